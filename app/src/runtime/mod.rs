@@ -1,0 +1,362 @@
+//! The embedded runtime: `solana-program-test` with the bme program compiled for the
+//! host and run natively, next to the real SPL Token, Token-2022 and associated-token
+//! programs (which run as their BPF builds). Used by the tests, `bme demo` and the
+//! simulator's cross-check. This is the one place that adapts Anchor's entry point.
+
+use anchor_lang::prelude::{AccountInfo, Pubkey};
+use anchor_lang::solana_program::entrypoint::ProgramResult;
+use anchor_lang::solana_program::system_instruction;
+use anchor_lang::AccountDeserialize;
+use anchor_lang::{AnchorSerialize, Discriminator};
+use anchor_spl::token_2022::spl_token_2022;
+use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+use solana_program_test::{processor, ProgramTest};
+use solana_program_test::{BanksClientError, ProgramTestContext};
+use solana_sdk::account::Account;
+use solana_sdk::clock::Clock;
+use solana_sdk::instruction::Instruction;
+use solana_sdk::program_pack::Pack;
+use solana_sdk::signature::{Keypair, Signer};
+use solana_sdk::transaction::Transaction;
+
+pub mod network;
+
+/// Native entry point for the bme program inside `solana-program-test`.
+///
+/// Anchor 1.2's `entry` ties the program id, the account slice and the data to one
+/// `'info` lifetime, while the runtime hands them over with independent lifetimes.
+pub fn process_instruction(
+    program_id: &Pubkey,
+    accounts: &[AccountInfo],
+    data: &[u8],
+) -> ProgramResult {
+    // SAFETY: the runtime keeps the accounts, the program id and the data alive and
+    // unaliased for the whole call and Anchor does not retain any of them past its
+    // return, so viewing them under one shared lifetime is sound; only the lifetime
+    // parameter changes, the layout is identical.
+    let accounts: &[AccountInfo<'_>] = unsafe { std::mem::transmute(accounts) };
+    bme::entry(program_id, accounts, data)
+}
+
+/// A `ProgramTest` with the bme program running natively.
+pub fn program_test() -> ProgramTest {
+    let mut program_test = ProgramTest::default();
+    program_test.prefer_bpf(false);
+    program_test.add_program("bme", bme::ID, processor!(process_instruction));
+    program_test
+}
+
+/// What a Pyth `PriceUpdateV2` account should say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PythPrice {
+    /// The feed id.
+    pub feed_id: [u8; 32],
+    /// Price mantissa.
+    pub price: i64,
+    /// Confidence interval (same scale as the price).
+    pub conf: u64,
+    /// Price exponent.
+    pub expo: i32,
+    /// Unix publish time.
+    pub publish_time: i64,
+    /// Whether the update is fully verified.
+    pub fully_verified: bool,
+}
+
+/// A `PriceUpdateV2` account owned by the Pyth receiver program, encoded by the Pyth
+/// SDK's own types, as the receiver would write it.
+pub fn pyth_price_account(price: PythPrice) -> Account {
+    let update = PriceUpdateV2 {
+        write_authority: Pubkey::new_unique(),
+        verification_level: if price.fully_verified {
+            VerificationLevel::Full
+        } else {
+            VerificationLevel::Partial { num_signatures: 3 }
+        },
+        price_message: PriceFeedMessage {
+            feed_id: price.feed_id,
+            price: price.price,
+            conf: price.conf,
+            exponent: price.expo,
+            publish_time: price.publish_time,
+            prev_publish_time: price.publish_time.saturating_sub(1),
+            ema_price: price.price,
+            ema_conf: price.conf,
+        },
+        posted_slot: 1,
+    };
+    let mut data = PriceUpdateV2::DISCRIMINATOR.to_vec();
+    update
+        .serialize(&mut data)
+        .expect("serializing into a Vec cannot fail");
+    data.resize(PriceUpdateV2::LEN.max(data.len()), 0);
+    Account {
+        lamports: 10_000_000,
+        data,
+        owner: pyth_solana_receiver_sdk::ID,
+        executable: false,
+        rent_epoch: 0,
+    }
+}
+
+/// A running embedded runtime with its funded payer, a settable clock, and helpers
+/// for users, mints and token accounts.
+pub struct LocalRuntime {
+    /// The program-test context.
+    pub ctx: ProgramTestContext,
+    /// Unix time the fixture last set (re-applied after slot warps).
+    now: i64,
+    /// Slot the bank is at.
+    slot: u64,
+}
+
+impl LocalRuntime {
+    /// Starts a runtime with the bme program and the given extra accounts.
+    pub async fn new(accounts: Vec<(Pubkey, Account)>) -> Self {
+        let mut program_test = crate::runtime::program_test();
+        for (address, account) in accounts {
+            program_test.add_account(address, account);
+        }
+        let ctx = program_test.start_with_context().await;
+        let mut fixture = LocalRuntime {
+            ctx,
+            now: 0,
+            slot: 1,
+        };
+        let clock: Clock = fixture.ctx.banks_client.get_sysvar().await.expect("clock");
+        fixture.now = clock.unix_timestamp;
+        fixture.slot = clock.slot;
+        fixture
+    }
+
+    /// The fixture's payer.
+    pub fn payer(&self) -> Keypair {
+        self.ctx.payer.insecure_clone()
+    }
+
+    /// Current unix time as the program sees it.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Sets the clock to `unix_timestamp` (forward or backward).
+    pub fn warp_to(&mut self, unix_timestamp: i64) {
+        self.now = unix_timestamp;
+        let mut clock: Clock = Clock {
+            slot: self.slot,
+            unix_timestamp,
+            ..Clock::default()
+        };
+        clock.epoch_start_timestamp = unix_timestamp;
+        self.ctx.set_sysvar(&clock);
+    }
+
+    /// Moves to a new slot (a new blockhash, so an identical transaction is not
+    /// deduplicated), keeping the clock's unix time.
+    pub async fn next_slot(&mut self) {
+        self.slot += 1;
+        self.ctx.warp_to_slot(self.slot).expect("warp");
+        self.warp_to(self.now);
+        self.ctx.last_blockhash = self
+            .ctx
+            .banks_client
+            .get_latest_blockhash()
+            .await
+            .expect("blockhash");
+    }
+
+    /// Sends one legacy transaction paid by the fixture's payer.
+    pub async fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<(), BanksClientError> {
+        self.next_slot().await;
+        let payer = self.payer();
+        let mut all: Vec<&Keypair> = vec![&payer];
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|k| k.pubkey() != payer.pubkey()),
+        );
+        let tx = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&payer.pubkey()),
+            &all,
+            self.ctx.last_blockhash,
+        );
+        self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// Sends and panics on failure.
+    pub async fn send_ok(&mut self, instructions: &[Instruction], signers: &[&Keypair]) {
+        let result = self.send(instructions, signers).await;
+        if let Err(err) = result {
+            panic!("transaction failed: {err:?}");
+        }
+    }
+
+    /// A new keypair funded with `sol` SOL.
+    pub async fn create_user(&mut self, sol: u64) -> Keypair {
+        let user = Keypair::new();
+        let payer = self.payer();
+        self.send_ok(
+            &[system_instruction::transfer(
+                &payer.pubkey(),
+                &user.pubkey(),
+                sol * 1_000_000_000,
+            )],
+            &[],
+        )
+        .await;
+        user
+    }
+
+    /// Creates a mint under `token_program`.
+    pub async fn create_mint(
+        &mut self,
+        token_program: &Pubkey,
+        decimals: u8,
+        authority: &Pubkey,
+        freeze_authority: Option<&Pubkey>,
+    ) -> Keypair {
+        let mint = Keypair::new();
+        let payer = self.payer();
+        let space = spl_token_2022::state::Mint::LEN;
+        let rent = self.rent(space).await;
+        let init = spl_token_2022::instruction::initialize_mint2(
+            token_program,
+            &mint.pubkey(),
+            authority,
+            freeze_authority,
+            decimals,
+        )
+        .expect("initialize_mint2");
+        self.send_ok(
+            &[
+                system_instruction::create_account(
+                    &payer.pubkey(),
+                    &mint.pubkey(),
+                    rent,
+                    space as u64,
+                    token_program,
+                ),
+                init,
+            ],
+            &[&mint],
+        )
+        .await;
+        mint
+    }
+
+    /// Rent-exempt minimum for `space` bytes.
+    pub async fn rent(&mut self, space: usize) -> u64 {
+        self.ctx
+            .banks_client
+            .get_rent()
+            .await
+            .expect("rent")
+            .minimum_balance(space)
+    }
+
+    /// Creates (idempotently) the associated token account of `owner` for `mint`.
+    pub async fn create_ata(
+        &mut self,
+        owner: &Pubkey,
+        mint: &Pubkey,
+        token_program: &Pubkey,
+    ) -> Pubkey {
+        let payer = self.payer();
+        self.send_ok(
+            &[anchor_spl::associated_token::spl_associated_token_account::instruction::create_associated_token_account_idempotent(
+                &payer.pubkey(),
+                owner,
+                mint,
+                token_program,
+            )],
+            &[],
+        )
+        .await;
+        crate::ix::associated_token(owner, mint, token_program)
+    }
+
+    /// Mints `amount` to `destination` with a keypair mint authority.
+    pub async fn mint_tokens(
+        &mut self,
+        token_program: &Pubkey,
+        mint: &Pubkey,
+        destination: &Pubkey,
+        authority: &Keypair,
+        amount: u64,
+    ) {
+        let ix = spl_token_2022::instruction::mint_to(
+            token_program,
+            mint,
+            destination,
+            &authority.pubkey(),
+            &[],
+            amount,
+        )
+        .expect("mint_to");
+        self.send_ok(&[ix], &[authority]).await;
+    }
+
+    /// Raw account, if it exists.
+    pub async fn raw_account(&mut self, address: &Pubkey) -> Option<Account> {
+        self.ctx
+            .banks_client
+            .get_account(*address)
+            .await
+            .expect("get_account")
+    }
+
+    /// Decodes an Anchor account.
+    pub async fn account<T: AccountDeserialize>(&mut self, address: &Pubkey) -> T {
+        let account = self
+            .raw_account(address)
+            .await
+            .unwrap_or_else(|| panic!("account {address} missing"));
+        T::try_deserialize(&mut account.data.as_slice()).expect("decode account")
+    }
+
+    /// Token balance of a token account (SPL Token or Token-2022).
+    pub async fn token_balance(&mut self, address: &Pubkey) -> u64 {
+        let account = self
+            .raw_account(address)
+            .await
+            .unwrap_or_else(|| panic!("token account {address} missing"));
+        anchor_spl::token_interface::TokenAccount::try_deserialize(&mut account.data.as_slice())
+            .expect("token account")
+            .amount
+    }
+
+    /// Supply of a mint (SPL Token or Token-2022).
+    pub async fn mint_supply(&mut self, mint: &Pubkey) -> u64 {
+        self.mint(mint).await.supply
+    }
+
+    /// Decoded mint.
+    pub async fn mint(&mut self, mint: &Pubkey) -> anchor_spl::token_interface::Mint {
+        let account = self
+            .raw_account(mint)
+            .await
+            .unwrap_or_else(|| panic!("mint {mint} missing"));
+        anchor_spl::token_interface::Mint::try_deserialize(&mut account.data.as_slice())
+            .expect("mint")
+    }
+
+    /// Installs or replaces an account.
+    pub fn set_account(&mut self, address: &Pubkey, account: Account) {
+        self.ctx.set_account(address, &account.into());
+    }
+
+    /// Snapshot of the given accounts (for "nothing changed" assertions).
+    pub async fn snapshot(&mut self, addresses: &[Pubkey]) -> Vec<Option<Account>> {
+        let mut out = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            out.push(self.raw_account(address).await);
+        }
+        out
+    }
+}

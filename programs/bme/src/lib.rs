@@ -1,0 +1,105 @@
+//! # bme — burn-and-mint equilibrium for DePIN networks
+//!
+//! One program instance serves any number of networks; each network token has one
+//! [`state::Protocol`].
+//!
+//! ## Lifecycle
+//!
+//! 1. **Genesis** — `initialize_protocol` creates the protocol, takes (or creates) the
+//!    network token's mint authority, creates the non-transferable credit mint and
+//!    the oracle set.
+//! 2. **Buy credits** — a customer burns network tokens for credits at the USD price
+//!    (`buy_credits`, price from a pinned Pyth feed or a fixed price).
+//! 3. **Serve and prove** — providers register (`register_provider`) and settle
+//!    customer-signed cumulative receipts in batches (`settle_usage`), which burns the
+//!    customers' credits and earns usage work units; oracles attest contribution
+//!    (`submit_contribution_report`).
+//! 4. **Close** — after an epoch ends plus a grace period anyone may `close_epoch`:
+//!    the emission is fixed from the schedule plus a capped re-mint, split into pools
+//!    and a treasury share.
+//! 5. **Claim** — anyone may `claim_rewards` for a provider; the tokens go only to the
+//!    provider's registered destination.
+//!
+//! ## Who may call what
+//!
+//! | instruction | signer |
+//! |---|---|
+//! | `initialize_protocol` | anyone (pays); the network token's mint authority must already be the protocol PDA, or the program creates the mint |
+//! | `buy_credits` | the buyer (burns its own tokens) |
+//! | `register_provider` | the node key |
+//! | `set_provider_destination` | the provider's owner |
+//! | `settle_usage` | anyone; each receipt carries its customer's Ed25519 signature |
+//! | `submit_contribution_report` | anyone; the report carries M-of-N oracle signatures |
+//! | `close_epoch`, `claim_rewards` | anyone |
+#![deny(clippy::arithmetic_side_effects)]
+#![allow(clippy::result_large_err)]
+
+use anchor_lang::prelude::*;
+
+pub mod constants;
+pub mod error;
+pub mod events;
+pub mod instructions;
+pub mod math;
+pub mod sigverify;
+pub mod state;
+pub mod utils;
+
+use instructions::*;
+
+declare_id!("3srf94pu7AVjsF86ZAco7WCuEjtXRQMk6z4133VFHSuX");
+
+/// The bme program.
+#[program]
+pub mod bme {
+    use super::*;
+
+    /// Creates a protocol for a network token (genesis).
+    pub fn initialize_protocol(
+        ctx: Context<InitializeProtocol>,
+        args: InitializeProtocolArgs,
+    ) -> Result<()> {
+        instructions::initialize_protocol::handler(ctx, args)
+    }
+
+    /// Burns network tokens for credits at the current USD price.
+    pub fn buy_credits(ctx: Context<BuyCredits>, args: BuyCreditsArgs) -> Result<()> {
+        instructions::buy_credits::handler(ctx, args)
+    }
+
+    /// Registers a provider (node) and its reward destination.
+    pub fn register_provider(ctx: Context<RegisterProvider>) -> Result<()> {
+        instructions::register_provider::handler(ctx)
+    }
+
+    /// Changes a provider's reward destination (owner only).
+    pub fn set_provider_destination(ctx: Context<SetProviderDestination>) -> Result<()> {
+        instructions::set_provider_destination::handler(ctx)
+    }
+
+    /// Settles a batch of customer-signed cumulative usage receipts for one provider.
+    pub fn settle_usage<'info>(
+        ctx: Context<'info, SettleUsage<'info>>,
+        args: SettleUsageArgs,
+    ) -> Result<()> {
+        instructions::settle_usage::handler(ctx, args)
+    }
+
+    /// Credits oracle-attested contribution units to providers for an unclosed epoch.
+    pub fn submit_contribution_report<'info>(
+        ctx: Context<'info, SubmitContributionReport<'info>>,
+        args: SubmitContributionReportArgs,
+    ) -> Result<()> {
+        instructions::submit_contribution_report::handler(ctx, args)
+    }
+
+    /// Closes the oldest unclosed epoch: emission, pools, treasury mint.
+    pub fn close_epoch(ctx: Context<CloseEpoch>, args: CloseEpochArgs) -> Result<()> {
+        instructions::close_epoch::handler(ctx, args)
+    }
+
+    /// Settles a provider's closed epochs and mints its rewards to its destination.
+    pub fn claim_rewards<'info>(ctx: Context<'info, ClaimRewards<'info>>) -> Result<()> {
+        instructions::claim_rewards::handler(ctx)
+    }
+}
