@@ -394,3 +394,131 @@ pub fn claim_rewards(accounts: ClaimRewardsAccounts, pending_epochs: &[u64]) -> 
     );
     instruction(metas, bme::instruction::ClaimRewards {}.data())
 }
+
+/// Builds `transfer_authority` (step one of the handoff).
+pub fn transfer_authority(
+    authority: Pubkey,
+    protocol: Pubkey,
+    new_authority: Pubkey,
+) -> Instruction {
+    let metas = bme::accounts::TransferAuthority {
+        authority,
+        protocol,
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(
+        metas,
+        bme::instruction::TransferAuthority { new_authority }.data(),
+    )
+}
+
+/// Builds `accept_authority` (the proposed authority signs).
+pub fn accept_authority(new_authority: Pubkey, protocol: Pubkey) -> Instruction {
+    let metas = bme::accounts::AcceptAuthority {
+        new_authority,
+        protocol,
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(metas, bme::instruction::AcceptAuthority {}.data())
+}
+
+/// Builds `cancel_authority_transfer`.
+pub fn cancel_authority_transfer(authority: Pubkey, protocol: Pubkey) -> Instruction {
+    let metas = bme::accounts::CancelAuthorityTransfer {
+        authority,
+        protocol,
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(metas, bme::instruction::CancelAuthorityTransfer {}.data())
+}
+
+/// Builds `set_guardian`.
+pub fn set_guardian(authority: Pubkey, protocol: Pubkey, new_guardian: Pubkey) -> Instruction {
+    let metas = bme::accounts::SetGuardian {
+        authority,
+        protocol,
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(metas, bme::instruction::SetGuardian { new_guardian }.data())
+}
+
+/// Builds `propose_change`.
+pub fn propose_change(
+    authority: Pubkey,
+    payer: Pubkey,
+    protocol: Pubkey,
+    token_mint: Pubkey,
+    change: bme::state::ParameterChange,
+) -> Instruction {
+    let metas = bme::accounts::ProposeChange {
+        authority,
+        payer,
+        protocol,
+        pending_change: pda::pending_change(&protocol),
+        token_mint,
+        system_program: SYSTEM,
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(metas, bme::instruction::ProposeChange { change }.data())
+}
+
+/// Builds `apply_change` (permissionless).
+pub fn apply_change(protocol: Pubkey, token_mint: Pubkey) -> Instruction {
+    let metas = bme::accounts::ApplyChange {
+        protocol,
+        pending_change: pda::pending_change(&protocol),
+        oracle_set: pda::oracle_set(&protocol),
+        token_mint,
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(metas, bme::instruction::ApplyChange {}.data())
+}
+
+/// Builds `cancel_change`.
+pub fn cancel_change(authority: Pubkey, protocol: Pubkey) -> Instruction {
+    let metas = bme::accounts::CancelChange {
+        authority,
+        protocol,
+        pending_change: pda::pending_change(&protocol),
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(metas, bme::instruction::CancelChange {}.data())
+}
+
+/// Builds `pause` (guardian or authority) for `PAUSE_*` `flags`.
+pub fn pause(signer: Pubkey, protocol: Pubkey, flags: u8) -> Instruction {
+    let metas = bme::accounts::Pause {
+        signer,
+        protocol,
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(metas, bme::instruction::Pause { flags }.data())
+}
+
+/// Builds `unpause` (authority only) for `PAUSE_*` `flags`.
+pub fn unpause(authority: Pubkey, protocol: Pubkey, flags: u8) -> Instruction {
+    let metas = bme::accounts::Unpause {
+        authority,
+        protocol,
+        event_authority: pda::event_authority(),
+        program: bme::ID,
+    }
+    .to_account_metas(None);
+    instruction(metas, bme::instruction::Unpause { flags }.data())
+}

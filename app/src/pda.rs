@@ -54,3 +54,12 @@ pub fn channel(provider: &Pubkey, customer: &Pubkey) -> Pubkey {
 pub fn event_authority() -> Pubkey {
     Pubkey::find_program_address(&[b"__event_authority"], &bme::ID).0
 }
+
+/// The pending-change (proposal) PDA of a protocol.
+pub fn pending_change(protocol: &Pubkey) -> Pubkey {
+    Pubkey::find_program_address(
+        &[bme::state::PendingChange::SEED, protocol.as_ref()],
+        &bme::ID,
+    )
+    .0
+}

@@ -117,6 +117,12 @@ impl LocalRuntime {
         for (address, account) in accounts {
             program_test.add_account(address, account);
         }
+        Self::start(program_test).await
+    }
+
+    /// Starts a runtime from a prepared `ProgramTest` (e.g. [`program_test`] with extra
+    /// programs added).
+    pub async fn start(program_test: ProgramTest) -> Self {
         let ctx = program_test.start_with_context().await;
         let mut fixture = LocalRuntime {
             ctx,

@@ -221,6 +221,36 @@ pub enum BmeError {
     /// The report entries don't match the provider accounts.
     #[msg("Report entries do not match the provider accounts")]
     InvalidReportEntries,
+    /// A governance change would alter an epoch that has started.
+    #[msg("Change would alter an epoch that has started")]
+    ChangeRetroactive,
+    /// A schedule change moves an epoch's emission by more than the genesis bound.
+    #[msg("Emission change exceeds the per-change bound")]
+    EmissionChangeTooLarge,
+    /// The supply cap may only go down.
+    #[msg("Supply cap can only decrease")]
+    SupplyCapIncrease,
+    /// The timelock may only grow.
+    #[msg("Timelock can only increase")]
+    TimelockDecrease,
+    /// A proposal is already waiting.
+    #[msg("A change is already pending")]
+    ChangeAlreadyPending,
+    /// No proposal is waiting.
+    #[msg("No change is pending")]
+    NoPendingChange,
+    /// The proposal's timelock has not elapsed.
+    #[msg("Timelock has not elapsed")]
+    TimelockNotElapsed,
+    /// A previously applied change is not yet in force everywhere.
+    #[msg("The previous change is not yet in force: close the epochs before it")]
+    PreviousChangeNotInForce,
+    /// No authority transfer is pending, or the signer is not the proposed authority.
+    #[msg("Signer is not the pending authority")]
+    NotPendingAuthority,
+    /// Pause flags outside the defined set.
+    #[msg("Unknown pause flags")]
+    InvalidPauseFlags,
     /// A provider named in a report is not registered with this protocol.
     #[msg("Provider is not registered with this protocol")]
     UnregisteredProvider,

@@ -142,3 +142,93 @@ pub struct RewardsClaimed {
     /// Lifetime claimed after this claim.
     pub claimed_total: u64,
 }
+
+/// The authority proposed a new authority.
+#[event]
+pub struct AuthorityTransferProposed {
+    /// The protocol.
+    pub protocol: Pubkey,
+    /// The current authority.
+    pub authority: Pubkey,
+    /// The proposed authority.
+    pub pending_authority: Pubkey,
+}
+
+/// A pending authority transfer was cancelled.
+#[event]
+pub struct AuthorityTransferCancelled {
+    /// The protocol.
+    pub protocol: Pubkey,
+    /// The proposal that was withdrawn.
+    pub pending_authority: Pubkey,
+}
+
+/// The proposed authority accepted.
+#[event]
+pub struct AuthorityTransferred {
+    /// The protocol.
+    pub protocol: Pubkey,
+    /// The previous authority.
+    pub old_authority: Pubkey,
+    /// The new authority.
+    pub new_authority: Pubkey,
+}
+
+/// The authority set a new guardian.
+#[event]
+pub struct GuardianSet {
+    /// The protocol.
+    pub protocol: Pubkey,
+    /// The previous guardian.
+    pub old_guardian: Pubkey,
+    /// The new guardian.
+    pub new_guardian: Pubkey,
+}
+
+/// A parameter change was proposed.
+#[event]
+pub struct ChangeProposed {
+    /// The protocol.
+    pub protocol: Pubkey,
+    /// Proposal sequence number.
+    pub sequence: u64,
+    /// Earliest unix time it can be applied.
+    pub earliest_apply: i64,
+    /// The change.
+    pub change: crate::state::ParameterChange,
+}
+
+/// A parameter change was applied.
+#[event]
+pub struct ChangeApplied {
+    /// The protocol.
+    pub protocol: Pubkey,
+    /// Proposal sequence number.
+    pub sequence: u64,
+    /// First epoch the change governs.
+    pub effective_epoch: u64,
+    /// The change.
+    pub change: crate::state::ParameterChange,
+}
+
+/// A parameter change was cancelled.
+#[event]
+pub struct ChangeCancelled {
+    /// The protocol.
+    pub protocol: Pubkey,
+    /// Proposal sequence number.
+    pub sequence: u64,
+}
+
+/// Flows were paused or unpaused.
+#[event]
+pub struct PauseChanged {
+    /// The protocol.
+    pub protocol: Pubkey,
+    /// Who signed.
+    pub by: Pubkey,
+    /// The flags set (pause) or cleared (unpause).
+    pub flags: u8,
+    /// The pause flags after the change.
+    pub paused: u8,
+}

@@ -30,7 +30,13 @@
 //! | `set_provider_destination` | the provider's owner |
 //! | `settle_usage` | anyone; each receipt carries its customer's Ed25519 signature |
 //! | `submit_contribution_report` | anyone; the report carries M-of-N oracle signatures |
-//! | `close_epoch`, `claim_rewards` | anyone |
+//! | `close_epoch`, `claim_rewards`, `apply_change` | anyone |
+//! | `transfer_authority`, `cancel_authority_transfer`, `set_guardian`, `propose_change`, `cancel_change`, `unpause` | the authority |
+//! | `accept_authority` | the proposed authority |
+//! | `pause` | the guardian or the authority |
+//!
+//! Governance (see [`state::governance`]): one timelocked proposal at a time, bounded
+//! on chain, effective from the next epoch boundary, never retroactive.
 #![deny(clippy::arithmetic_side_effects)]
 #![allow(clippy::result_large_err)]
 
@@ -46,6 +52,7 @@ pub mod state;
 pub mod utils;
 
 use instructions::*;
+use state::ParameterChange;
 
 declare_id!("3srf94pu7AVjsF86ZAco7WCuEjtXRQMk6z4133VFHSuX");
 
@@ -101,5 +108,53 @@ pub mod bme {
     /// Settles a provider's closed epochs and mints its rewards to its destination.
     pub fn claim_rewards<'info>(ctx: Context<'info, ClaimRewards<'info>>) -> Result<()> {
         instructions::claim_rewards::handler(ctx)
+    }
+
+    /// Proposes a new authority (step one of two; authority only).
+    pub fn transfer_authority(
+        ctx: Context<TransferAuthority>,
+        new_authority: Pubkey,
+    ) -> Result<()> {
+        instructions::transfer_authority::handler(ctx, new_authority)
+    }
+
+    /// Accepts a proposed authority transfer (the proposed authority signs).
+    pub fn accept_authority(ctx: Context<AcceptAuthority>) -> Result<()> {
+        instructions::accept_authority::handler(ctx)
+    }
+
+    /// Withdraws a proposed authority transfer (authority only).
+    pub fn cancel_authority_transfer(ctx: Context<CancelAuthorityTransfer>) -> Result<()> {
+        instructions::cancel_authority_transfer::handler(ctx)
+    }
+
+    /// Sets the guardian (authority only).
+    pub fn set_guardian(ctx: Context<SetGuardian>, new_guardian: Pubkey) -> Result<()> {
+        instructions::set_guardian::handler(ctx, new_guardian)
+    }
+
+    /// Proposes a bounded parameter change behind the timelock (authority only).
+    pub fn propose_change(ctx: Context<ProposeChange>, change: ParameterChange) -> Result<()> {
+        instructions::propose_change::handler(ctx, change)
+    }
+
+    /// Applies the pending change after its timelock, from the next epoch on (anyone).
+    pub fn apply_change(ctx: Context<ApplyChange>) -> Result<()> {
+        instructions::apply_change::handler(ctx)
+    }
+
+    /// Cancels the pending change (authority only).
+    pub fn cancel_change(ctx: Context<CancelChange>) -> Result<()> {
+        instructions::cancel_change::handler(ctx)
+    }
+
+    /// Pauses flows (guardian or authority).
+    pub fn pause(ctx: Context<Pause>, flags: u8) -> Result<()> {
+        instructions::pause::handler(ctx, flags)
+    }
+
+    /// Unpauses flows (authority only).
+    pub fn unpause(ctx: Context<Unpause>, flags: u8) -> Result<()> {
+        instructions::unpause::handler(ctx, flags)
     }
 }

@@ -111,15 +111,16 @@ pub fn handler(ctx: Context<BuyCredits>, args: BuyCreditsArgs) -> Result<()> {
         protocol.epoch_at(clock.unix_timestamp)? == args.epoch,
         BmeError::WrongEpoch
     );
+    let params = protocol.params_at(args.epoch);
     let (price_mantissa, price_expo) = token_price(
-        protocol,
+        &params.price_source,
         ctx.accounts
             .price_update
             .as_ref()
             .map(|a| a.to_account_info()),
         &clock,
     )?;
-    let credit_price = protocol.credit_price_micro_usd;
+    let credit_price = params.credit_price_micro_usd;
     let decimals = protocol.token_decimals;
     let (tokens, credits) = match args.purchase {
         Purchase::Tokens {
@@ -205,11 +206,11 @@ pub fn handler(ctx: Context<BuyCredits>, args: BuyCreditsArgs) -> Result<()> {
 /// The token's USD price the protocol sells at: the fixed price, or the pinned Pyth
 /// feed's `price − confidence` after every bound is checked.
 pub fn token_price(
-    protocol: &Protocol,
+    price_source: &PriceSource,
     price_update: Option<AccountInfo>,
     clock: &Clock,
 ) -> Result<(u64, i32)> {
-    match protocol.price_source {
+    match *price_source {
         PriceSource::Fixed { price, expo } => Ok((price, expo)),
         PriceSource::Pyth {
             feed_id,

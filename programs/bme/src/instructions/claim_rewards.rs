@@ -87,7 +87,14 @@ pub fn handler<'info>(ctx: Context<'info, ClaimRewards<'info>>) -> Result<()> {
         let now = Clock::get()?.unix_timestamp;
         {
             let protocol = &mut ctx.accounts.protocol;
-            protocol.mint_rate_limit.record(amount, now)?;
+            // The limit in force now (a staged change governs from its epoch on).
+            let params = protocol.params_at(protocol.epoch_at(now).unwrap_or(0));
+            protocol.mint_rate_limit.record(
+                amount,
+                now,
+                params.rate_window_secs,
+                params.rate_max_per_window,
+            )?;
             protocol.totals.rewards_outstanding = protocol
                 .totals
                 .rewards_outstanding

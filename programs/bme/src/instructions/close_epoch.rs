@@ -136,9 +136,10 @@ pub fn handler(ctx: Context<CloseEpoch>, args: CloseEpochArgs) -> Result<()> {
         args.epoch == protocol.next_epoch_to_close,
         BmeError::EpochNotNext
     );
+    let params = protocol.params_at(args.epoch);
     let closable_at = protocol
         .epoch_end(args.epoch)?
-        .checked_add(i64::try_from(protocol.grace_period_secs).map_err(|_| BmeError::MathOverflow)?)
+        .checked_add(i64::try_from(params.grace_period_secs).map_err(|_| BmeError::MathOverflow)?)
         .ok_or(BmeError::MathOverflow)?;
     require!(now >= closable_at, BmeError::EpochNotEnded);
 
@@ -164,18 +165,23 @@ pub fn handler(ctx: Context<CloseEpoch>, args: CloseEpochArgs) -> Result<()> {
     let outcome = epoch_outcome(
         scheduled,
         epoch.tokens_burned,
-        protocol.net_remint_cap,
+        params.net_remint_cap,
         headroom,
-        &protocol.split,
+        &params.split,
         epoch.usage_units,
         epoch.contribution_units,
     )?;
 
     if outcome.treasury > 0 {
-        ctx.accounts
-            .protocol
-            .mint_rate_limit
-            .record(outcome.treasury, now)?;
+        // The rate limit in force now governs the mint.
+        let current = ctx.accounts.protocol.epoch_at(now)?;
+        let limit = ctx.accounts.protocol.params_at(current);
+        ctx.accounts.protocol.mint_rate_limit.record(
+            outcome.treasury,
+            now,
+            limit.rate_window_secs,
+            limit.rate_max_per_window,
+        )?;
         let seeds = ctx.accounts.protocol.signer_seeds();
         token_interface::mint_to(
             CpiContext::new_with_signer(
@@ -212,6 +218,8 @@ pub fn handler(ctx: Context<CloseEpoch>, args: CloseEpochArgs) -> Result<()> {
     Epoch::add(&mut protocol.totals.rewards_outstanding, pools)?;
     Epoch::add(&mut protocol.totals.tokens_minted, outcome.treasury)?;
     Epoch::add(&mut protocol.totals.not_emitted, outcome.not_emitted)?;
+    // A staged governance change is folded in once every earlier epoch has closed.
+    protocol.fold_staged(None);
 
     emit_cpi!(EpochClosed {
         protocol: protocol_key,

@@ -225,6 +225,7 @@ pub fn handler(ctx: Context<InitializeProtocol>, args: InitializeProtocolArgs) -
         timelock_secs: args.timelock_secs,
         next_epoch_to_close: 0,
         last_scheduled_emission: 0,
+        staged: None,
         totals: ProtocolTotals::default(),
         reserved: [0; PROTOCOL_RESERVED],
     });

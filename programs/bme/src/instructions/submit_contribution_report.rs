@@ -128,7 +128,8 @@ pub fn handler<'info>(
     );
 
     let oracle_set = &ctx.accounts.oracle_set;
-    require!(!oracle_set.oracles.is_empty(), BmeError::OracleSetEmpty);
+    let (oracles, threshold) = ctx.accounts.protocol.oracles_at(oracle_set, args.epoch);
+    require!(!oracles.is_empty(), BmeError::OracleSetEmpty);
     require!(
         args.sequence > oracle_set.last_sequence,
         BmeError::ReportReplay
@@ -160,7 +161,7 @@ pub fn handler<'info>(
             BmeError::MessageMismatch
         );
         require!(
-            oracle_set.oracles.contains(&signature.signer),
+            oracles.contains(&signature.signer),
             BmeError::UnregisteredOracle
         );
         require!(
@@ -170,7 +171,7 @@ pub fn handler<'info>(
         signers.push(signature.signer);
     }
     require!(
-        signers.len() >= usize::from(oracle_set.threshold),
+        signers.len() >= usize::from(threshold),
         BmeError::BelowThreshold
     );
 

@@ -3,6 +3,7 @@
 
 pub mod channel;
 pub mod epoch;
+pub mod governance;
 pub mod oracle_set;
 pub mod protocol;
 pub mod provider;
@@ -10,6 +11,7 @@ pub mod registry;
 
 pub use channel::*;
 pub use epoch::*;
+pub use governance::*;
 pub use oracle_set::*;
 pub use protocol::*;
 pub use provider::*;

@@ -7,6 +7,7 @@ use crate::constants::*;
 use crate::error::BmeError;
 use crate::math::schedule::{self, Segment};
 use crate::math::{rewards, MAX_SEGMENTS};
+use crate::state::StagedChange;
 
 /// Where the token's USD price comes from.
 #[derive(AnchorSerialize, AnchorDeserialize, InitSpace, Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,12 +61,19 @@ pub struct MintRateLimit {
 }
 
 impl MintRateLimit {
-    /// Records a mint of `amount` at `now`, opening a new window if the current one
-    /// has elapsed; fails with `MintRateLimitExceeded` if the window's budget is spent.
-    pub fn record(&mut self, amount: u64, now: i64) -> Result<()> {
+    /// Records a mint of `amount` at `now` under the limit in force (`window_secs`,
+    /// `max_per_window`), opening a new window if the current one has elapsed; fails
+    /// with `MintRateLimitExceeded` (changing nothing) if the window's budget is spent.
+    pub fn record(
+        &mut self,
+        amount: u64,
+        now: i64,
+        window_secs: u64,
+        max_per_window: u64,
+    ) -> Result<()> {
         let window_end = self
             .window_start
-            .checked_add(i64::try_from(self.window_secs).map_err(|_| BmeError::MathOverflow)?)
+            .checked_add(i64::try_from(window_secs).map_err(|_| BmeError::MathOverflow)?)
             .ok_or(BmeError::MathOverflow)?;
         if now >= window_end {
             self.window_start = now;
@@ -75,10 +83,7 @@ impl MintRateLimit {
             .minted_in_window
             .checked_add(amount)
             .ok_or(BmeError::MathOverflow)?;
-        require!(
-            minted <= self.max_per_window,
-            BmeError::MintRateLimitExceeded
-        );
+        require!(minted <= max_per_window, BmeError::MintRateLimitExceeded);
         self.minted_in_window = minted;
         Ok(())
     }
@@ -170,6 +175,8 @@ pub struct Protocol {
     /// Scheduled (pre-re-mint, pre-clamp) emission of the last closed epoch, so the
     /// next close computes a decay step in O(1).
     pub last_scheduled_emission: u64,
+    /// A governance change waiting for its effective epoch (see [`crate::state::governance`]).
+    pub staged: Option<StagedChange>,
     /// Running totals.
     pub totals: ProtocolTotals,
     /// Space for future fields.
