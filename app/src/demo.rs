@@ -14,13 +14,11 @@ use serde::Serialize;
 use solana_sdk::signature::{Keypair, Signer};
 
 use crate::error::ClientError;
+use crate::planner::{plan_settlements, PlanOptions, SettlementContext};
 use crate::receipt::SignedReceipt;
 use crate::runtime::network::{self, Network, GRACE, TOKEN};
 use crate::runtime::{pyth_price_account, LocalRuntime, PythPrice};
 use crate::{ix, pda};
-
-/// Receipts per legacy settle transaction (one Ed25519 signature and two accounts each).
-const RECEIPTS_PER_TRANSACTION: usize = 4;
 
 /// Sizes of the demo.
 #[derive(Debug, Clone, Copy)]
@@ -177,27 +175,51 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, ClientError> {
         }
         credits_bought_total += credits_bought;
 
-        // Every customer used every provider a little; the providers settle the
-        // newest cumulative receipt per channel, in batches.
+        // Every customer used every provider a little; the operator settles the newest
+        // cumulative receipt per channel, packed by the planner into v0 transactions
+        // over an address lookup table.
+        let mut receipts = Vec::new();
         for (p, provider) in providers.iter().enumerate() {
-            let mut receipts = Vec::new();
             for (c, customer) in customers.iter().enumerate() {
                 let total = cumulative.entry((c, p)).or_insert(0);
                 *total += 10_000 + rng.next(200_000);
                 receipts.push(SignedReceipt::sign(customer, provider, *total));
             }
-            for batch in receipts.chunks(RECEIPTS_PER_TRANSACTION) {
-                let instructions = ix::settle_receipts(
-                    rt.payer().pubkey(),
-                    network.protocol,
-                    network.credit_mint,
-                    epoch,
-                    batch,
-                );
-                rt.send(&instructions, &[]).await.map_err(transport)?;
-                receipts_settled += batch.len() as u64;
-                settle_transactions += 1;
+        }
+        let context = SettlementContext {
+            payer: rt.payer().pubkey(),
+            protocol: network.protocol,
+            credit_mint: network.credit_mint,
+            epoch,
+        };
+        let snapshot = rt
+            .settlement_snapshot(&network.credit_mint, &receipts)
+            .await;
+        let plan = plan_settlements(&context, &receipts, &snapshot, &PlanOptions::v0());
+        if let Some(skipped) = plan.skipped.first() {
+            return Err(ClientError::Input(format!(
+                "demo receipt left out by the planner: {}",
+                skipped.reason
+            )));
+        }
+        // Each batch was measured against one table holding its addresses.
+        let mut table_of_batch = HashMap::new();
+        for plan_table in plan.lookup_tables() {
+            let table = rt
+                .create_lookup_table(&plan_table.addresses)
+                .await
+                .map_err(transport)?;
+            for index in plan_table.batches {
+                table_of_batch.insert(index, table.clone());
             }
+        }
+        for (index, batch) in plan.batches.iter().enumerate() {
+            let tables: Vec<_> = table_of_batch.get(&index).cloned().into_iter().collect();
+            rt.send_versioned(&batch.instructions, &[], &tables)
+                .await
+                .map_err(transport)?;
+            receipts_settled += batch.receipts.len() as u64;
+            settle_transactions += 1;
         }
 
         // Two of the three oracles attest coverage for every provider.

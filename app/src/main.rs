@@ -1,42 +1,17 @@
 //! `bme`: the command-line tool of the bme burn-and-mint program.
 
+mod cli;
+
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-
-/// Operate a bme burn-and-mint network.
-#[derive(Debug, Parser)]
-#[command(name = "bme", version, about)]
-struct Cli {
-    /// Print machine-readable JSON instead of tables.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run a full burn-and-mint lifecycle on an embedded local runtime and check the
-    /// protocol's invariants.
-    Demo {
-        /// Epochs to run and close.
-        #[arg(long, default_value_t = 5)]
-        epochs: u64,
-        /// Customers buying credits.
-        #[arg(long, default_value_t = 6)]
-        customers: usize,
-        /// Providers serving them.
-        #[arg(long, default_value_t = 3)]
-        providers: usize,
-        /// Seed of the usage pattern.
-        #[arg(long, default_value_t = 7)]
-        seed: u64,
-    },
-}
+use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = cli::Cli::parse();
+    // The embedded runtime logs every transaction at debug level otherwise.
+    if std::env::var_os("RUST_LOG").is_none() {
+        std::env::set_var("RUST_LOG", "error");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -47,51 +22,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
-        Ok(code) => code,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
+    // The natively run program prints its `msg!` logs to stdout; keep them out of
+    // what the command prints (and out of `--json`).
+    let silence = StdoutSilencer::new();
+    let result = runtime.block_on(cli::run(cli));
+    drop(silence);
+    match result {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
         }
-    }
-}
-
-async fn run(cli: Cli) -> Result<ExitCode, bme_client::ClientError> {
-    match cli.command {
-        Command::Demo {
-            epochs,
-            customers,
-            providers,
-            seed,
-        } => {
-            // The embedded runtime logs every transaction at debug level otherwise.
-            if std::env::var_os("RUST_LOG").is_none() {
-                std::env::set_var("RUST_LOG", "error");
-            }
-            // The natively run program prints its `msg!` logs to stdout; keep them out
-            // of the report (and out of `--json`).
-            let silence = StdoutSilencer::new();
-            let report = bme_client::demo::run(bme_client::demo::DemoOptions {
-                epochs,
-                customers,
-                providers,
-                seed,
-            })
-            .await;
-            drop(silence);
-            let report = report?;
-            if cli.json {
-                let json = serde_json::to_string_pretty(&report)
-                    .map_err(|e| bme_client::ClientError::Input(e.to_string()))?;
-                println!("{json}");
-            } else {
-                print!("{}", bme_client::demo::render(&report));
-            }
-            Ok(if report.invariants_ok {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+        Err(err) => {
+            eprintln!("error: {}", err.to_string().replace('\n', " "));
+            ExitCode::FAILURE
         }
     }
 }
@@ -106,8 +49,8 @@ impl StdoutSilencer {
     fn new() -> Self {
         use std::io::Write;
         let _ = std::io::stdout().flush();
-        // SAFETY: plain POSIX calls on descriptors this process owns; failures leave
-        // stdout as it was.
+        // SAFETY: plain POSIX calls on descriptors this process owns; any failure
+        // leaves stdout as it was.
         let saved = unsafe {
             let null = libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY);
             if null < 0 {

@@ -12,6 +12,7 @@ use solana_sdk::instruction::InstructionError;
 use solana_sdk::transaction::TransactionError;
 
 pub mod genesis;
+pub mod model;
 pub mod vault;
 
 /// The test fixture is the client's embedded runtime.

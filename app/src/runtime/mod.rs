@@ -10,15 +10,19 @@ use anchor_lang::AccountDeserialize;
 use anchor_lang::{AnchorSerialize, Discriminator};
 use anchor_spl::token_2022::spl_token_2022;
 use pyth_solana_receiver_sdk::price_update::{PriceFeedMessage, PriceUpdateV2, VerificationLevel};
+use solana_address_lookup_table_interface as alt;
 use solana_program_test::{processor, ProgramTest};
 use solana_program_test::{BanksClientError, ProgramTestContext};
 use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::instruction::Instruction;
+use solana_sdk::message::{v0, AddressLookupTableAccount, VersionedMessage};
 use solana_sdk::program_pack::Pack;
 use solana_sdk::signature::{Keypair, Signer};
-use solana_sdk::transaction::Transaction;
+use solana_sdk::slot_hashes::SlotHashes;
+use solana_sdk::transaction::{Transaction, VersionedTransaction};
 
+pub mod ledger;
 pub mod network;
 
 /// Native entry point for the bme program inside `solana-program-test`.
@@ -192,6 +196,13 @@ impl LocalRuntime {
             &all,
             self.ctx.last_blockhash,
         );
+        // The embedded bank accepts any size; a real cluster drops what exceeds a packet.
+        let size = bincode::serialized_size(&tx).unwrap_or(u64::MAX);
+        if size > crate::planner::PACKET_DATA_SIZE as u64 {
+            return Err(BanksClientError::ClientError(
+                "transaction exceeds the 1232-byte packet limit",
+            ));
+        }
         self.ctx.banks_client.process_transaction(tx).await
     }
 
@@ -364,5 +375,150 @@ impl LocalRuntime {
             out.push(self.raw_account(address).await);
         }
         out
+    }
+
+    /// Creates an address lookup table owned by the payer holding `addresses` (repeats
+    /// dropped, at most 256), extends it in as many transactions as it takes, and
+    /// moves one slot on so every address is usable. Returns the table as stored.
+    pub async fn create_lookup_table(
+        &mut self,
+        addresses: &[Pubkey],
+    ) -> Result<AddressLookupTableAccount, BanksClientError> {
+        let mut unique: Vec<Pubkey> = Vec::with_capacity(addresses.len());
+        for address in addresses {
+            if !unique.contains(address) {
+                unique.push(*address);
+            }
+        }
+        if unique.len() > crate::planner::MAX_LOOKUP_TABLE_ADDRESSES {
+            return Err(BanksClientError::ClientError(
+                "a lookup table holds at most 256 addresses",
+            ));
+        }
+        let payer = self.payer();
+        // The table's address derives from a slot the SlotHashes sysvar still holds.
+        self.next_slot().await;
+        let slot_hashes: SlotHashes = self.ctx.banks_client.get_sysvar().await?;
+        let recent_slot = slot_hashes
+            .first()
+            .map(|(slot, _)| *slot)
+            .ok_or(BanksClientError::ClientError("SlotHashes is empty"))?;
+        let (create, table) =
+            alt::instruction::create_lookup_table(payer.pubkey(), payer.pubkey(), recent_slot);
+        self.send(&[create], &[]).await?;
+
+        // Extend with as many addresses per transaction as fit in a packet.
+        let extend = |chunk: &[Pubkey]| {
+            alt::instruction::extend_lookup_table(
+                table,
+                payer.pubkey(),
+                Some(payer.pubkey()),
+                chunk.to_vec(),
+            )
+        };
+        let mut start = 0;
+        while start < unique.len() {
+            let mut end = start + 1;
+            while end < unique.len()
+                && crate::planner::legacy_transaction_size(
+                    &[extend(&unique[start..=end])],
+                    &payer.pubkey(),
+                ) <= crate::planner::PACKET_DATA_SIZE
+            {
+                end += 1;
+            }
+            self.send(&[extend(&unique[start..end])], &[]).await?;
+            start = end;
+        }
+        // Addresses added in a slot become usable in the next one.
+        self.next_slot().await;
+        self.lookup_table(&table)
+            .await
+            .ok_or(BanksClientError::ClientError("lookup table not created"))
+    }
+
+    /// Reads an address lookup table back from the chain.
+    pub async fn lookup_table(&mut self, address: &Pubkey) -> Option<AddressLookupTableAccount> {
+        let account = self.raw_account(address).await?;
+        let table = alt::state::AddressLookupTable::deserialize(&account.data).ok()?;
+        Some(AddressLookupTableAccount {
+            key: *address,
+            addresses: table.addresses.to_vec(),
+        })
+    }
+
+    /// Sends one v0 transaction paid by the fixture's payer, looking accounts up in
+    /// `tables`. Like a cluster, refuses a transaction larger than
+    /// [`crate::planner::PACKET_DATA_SIZE`] (which the runtime itself would accept).
+    pub async fn send_versioned(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<(), BanksClientError> {
+        self.next_slot().await;
+        let payer = self.payer();
+        let mut all: Vec<&Keypair> = vec![&payer];
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|k| k.pubkey() != payer.pubkey()),
+        );
+        let message = v0::Message::try_compile(
+            &payer.pubkey(),
+            instructions,
+            tables,
+            self.ctx.last_blockhash,
+        )
+        .map_err(|_| BanksClientError::ClientError("v0 message does not compile"))?;
+        let transaction = VersionedTransaction::try_new(VersionedMessage::V0(message), &all)
+            .map_err(|_| BanksClientError::ClientError("signing the v0 transaction failed"))?;
+        let size = bincode::serialized_size(&transaction)
+            .map_err(|_| BanksClientError::ClientError("v0 transaction does not serialize"))?;
+        if size > crate::planner::PACKET_DATA_SIZE as u64 {
+            return Err(BanksClientError::ClientError(
+                "transaction exceeds PACKET_DATA_SIZE (1232 bytes)",
+            ));
+        }
+        self.ctx.banks_client.process_transaction(transaction).await
+    }
+
+    /// What the batch planner needs to know about `receipts`: each channel's settled
+    /// amount and each customer's credit balance, read from the chain.
+    pub async fn settlement_snapshot(
+        &mut self,
+        credit_mint: &Pubkey,
+        receipts: &[crate::receipt::SignedReceipt],
+    ) -> crate::planner::ChainSnapshot {
+        let mut snapshot = crate::planner::ChainSnapshot::default();
+        let mut channels = std::collections::HashSet::new();
+        let mut customers = std::collections::HashSet::new();
+        for receipt in receipts {
+            let channel = receipt.channel();
+            if channels.insert(channel) {
+                // A channel that does not exist yet has settled nothing.
+                if let Some(account) = self.raw_account(&channel).await {
+                    let decoded =
+                        bme::state::Channel::try_deserialize(&mut account.data.as_slice());
+                    if let Ok(decoded) = decoded {
+                        snapshot.settled.insert(channel, decoded.settled);
+                    }
+                }
+            }
+            if customers.insert(receipt.customer) {
+                let account = crate::ix::associated_token(
+                    &receipt.customer,
+                    credit_mint,
+                    &crate::ix::TOKEN_2022,
+                );
+                let balance = match self.raw_account(&account).await {
+                    Some(_) => self.token_balance(&account).await,
+                    None => 0,
+                };
+                snapshot.credits.insert(receipt.customer, balance);
+            }
+        }
+        snapshot
     }
 }
