@@ -86,6 +86,8 @@ pub struct DemoReport {
     pub invariants_ok: bool,
     /// Each invariant with its result.
     pub invariants: Vec<(String, bool)>,
+    /// The governance change made through the timelock, in words.
+    pub governance: Vec<String>,
     /// Wall time of the run in milliseconds.
     pub wall_ms: u128,
 }
@@ -139,6 +141,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, ClientError> {
     let (mut receipts_settled, mut settle_transactions, mut credits_bought_total) = (0, 0, 0);
     let mut rewards_claimed_total = 0;
     let mut report_sequence = 0;
+    let mut governance = Vec::new();
 
     for epoch in 0..options.epochs {
         network.warp_to_epoch(&mut rt, epoch, 60);
@@ -223,6 +226,36 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, ClientError> {
         }
 
         // Two of the three oracles attest coverage for every provider.
+        // In epoch 1 governance raises the credit price by 10% through the timelock;
+        // it governs purchases from epoch 2 on, never the epoch it was applied in.
+        if epoch == 1 {
+            let authority = network.authority.insecure_clone();
+            let change = bme::state::ParameterChange::CreditPrice { micro_usd: 11 };
+            let propose = ix::propose_change(
+                authority.pubkey(),
+                rt.payer().pubkey(),
+                network.protocol,
+                network.token_mint,
+                change,
+            );
+            rt.send(&[propose], &[&authority])
+                .await
+                .map_err(transport)?;
+            let timelock = network::default_args(0, &[]).timelock_secs as i64;
+            rt.warp_to(rt.now() + timelock);
+            rt.send(
+                &[ix::apply_change(network.protocol, network.token_mint)],
+                &[],
+            )
+            .await
+            .map_err(transport)?;
+            let protocol: Protocol = rt.account(&network.protocol).await;
+            governance.push(format!(
+                "epoch 1: credit price 10 -> 11 micro-USD proposed, applied after the {timelock} s timelock, in force from epoch {} (epoch 1 still sells at {})",
+                protocol.staged.as_ref().map_or(0, |s| s.from_epoch),
+                protocol.params_at(1).credit_price_micro_usd,
+            ));
+        }
         report_sequence += 1;
         let entries: Vec<(Pubkey, u64)> =
             providers.iter().map(|p| (*p, 1 + rng.next(100))).collect();
@@ -286,6 +319,7 @@ pub async fn run(options: DemoOptions) -> Result<DemoReport, ClientError> {
         settle_transactions,
         rewards_claimed: rewards_claimed_total,
         epochs: rows,
+        governance,
         wall_ms: started.elapsed().as_millis(),
     })
 }
@@ -406,6 +440,9 @@ pub fn render(report: &DemoReport) -> String {
         tokens(report.rewards_claimed),
         tokens(report.final_supply)
     ));
+    for line in &report.governance {
+        out.push_str(&format!("governance: {line}\n"));
+    }
     for (name, ok) in &report.invariants {
         out.push_str(&format!(
             "  [{}] {}\n",

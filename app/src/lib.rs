@@ -4,6 +4,8 @@
 //! receipt signing and verification, and (behind the `runtime` feature) an embedded
 //! Solana runtime that runs the program natively next to the real SPL programs.
 
+#[cfg(feature = "runtime")]
+pub mod bench;
 pub mod config;
 pub mod crank;
 #[cfg(feature = "runtime")]

@@ -162,12 +162,12 @@ impl ReceiptStore {
             .collect()
     }
 
-    /// Checks one receipt against the store without changing it.
-    fn admit(&self, receipt: &SignedReceipt) -> Result<Accepted, StoreError> {
+    /// Checks one receipt (for `channel`, its derived channel) against the store
+    /// without changing it.
+    fn admit(&self, receipt: &SignedReceipt, channel: Pubkey) -> Result<Accepted, StoreError> {
         receipt
-            .verify()
+            .verify_for(&channel)
             .map_err(|_| StoreError::BadSignature(receipt.customer))?;
-        let channel = receipt.channel();
         match self.channels.get(&channel) {
             None => Ok(Accepted::New),
             Some(entry) if receipt.cumulative <= entry.settled => Err(StoreError::AlreadySettled {
@@ -186,8 +186,7 @@ impl ReceiptStore {
         }
     }
 
-    fn put(&mut self, receipt: SignedReceipt) {
-        let channel = receipt.channel();
+    fn put(&mut self, receipt: SignedReceipt, channel: Pubkey) {
         let settled = self.channels.get(&channel).map_or(0, |e| e.settled);
         self.channels
             .insert(channel, ChannelEntry { receipt, settled });
@@ -196,10 +195,10 @@ impl ReceiptStore {
     /// Verifies `receipt` and keeps it if it is the newest for its channel, then
     /// saves. Nothing changes when it is refused or the save fails.
     pub fn insert(&mut self, receipt: SignedReceipt) -> Result<Accepted, StoreError> {
-        let accepted = self.admit(&receipt)?;
-        let previous = self.channels.get(&receipt.channel()).cloned();
         let channel = receipt.channel();
-        self.put(receipt);
+        let accepted = self.admit(&receipt, channel)?;
+        let previous = self.channels.get(&channel).cloned();
+        self.put(receipt, channel);
         if let Err(e) = self.save() {
             match previous {
                 Some(entry) => self.channels.insert(channel, entry),
@@ -219,9 +218,10 @@ impl ReceiptStore {
         let before = self.channels.clone();
         let mut outcomes = Vec::new();
         for receipt in receipts {
-            let outcome = self.admit(&receipt);
+            let channel = receipt.channel();
+            let outcome = self.admit(&receipt, channel);
             if outcome.is_ok() {
-                self.put(receipt);
+                self.put(receipt, channel);
             }
             outcomes.push(outcome);
         }

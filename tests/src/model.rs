@@ -3,30 +3,40 @@
 //!
 //! The model re-implements, from reading the instruction handlers, the bookkeeping of
 //! every flow the scenarios drive — `buy_credits`, `settle_usage`,
-//! `submit_contribution_report`, `close_epoch`, `claim_rewards` — and the clock.
+//! `submit_contribution_report`, `close_epoch`, `claim_rewards` — the clock, and
+//! governance: `propose_change`, `apply_change`, `cancel_change`, `pause`, `unpause`,
+//! the staged change (`Protocol::params_at`, `fold_staged`) and every bound a change is
+//! checked against, in the program's order.
 //! Parties are small integer ids, amounts are `u64`, and nothing in the model's logic
 //! touches a Solana type. It borrows only the program's pure math (`bme::math`:
 //! schedule, split, pro rata, price conversion), which is property-tested on its own.
 //!
 //! For each operation the model predicts either success with the exact new state or
-//! the exact failure (a [`BmeError`], or a rejection by the token program), and
-//! [`Model::observe`] renders its state as a [`StateView`] that the test also builds
-//! from the chain, so the two can be diffed field by field. [`check_invariants`]
-//! checks DESIGN.md's invariants on a view built from the chain.
+//! the exact failure (a [`BmeError`], a rejection by the token program, or Anchor's
+//! when an account does not exist yet), and [`Model::observe`] renders its state as a
+//! [`StateView`] that the test also builds from the chain, so the two can be diffed
+//! field by field. [`check_invariants`] checks DESIGN.md's invariants on such a view
+//! (the test checks both the chain's and the model's); invariant 7 keeps, in
+//! [`StartedEpochs`], what governed each epoch when it started.
 
 use std::collections::BTreeMap;
 
+use anchor_lang::error::ErrorCode as AnchorError;
+use bme::constants::{PAUSE_ALL, PAUSE_BUY, PAUSE_CLAIM, PAUSE_REPORT, PAUSE_SETTLE};
 use bme::error::BmeError;
 use bme::math::schedule::{self, Segment};
-use bme::math::{price, rewards, MathError};
+use bme::math::{price, rewards, MathError, BPS_DENOMINATOR};
 
 /// Index of a customer (0-based).
 pub type CustomerId = usize;
 /// Index of a provider (0-based).
 pub type ProviderId = usize;
-/// Index of an oracle key: `0..Params::oracle_count` are registered, higher ids are
-/// keys the oracle set does not know.
+/// Index of an oracle key: `0..Params::oracle_count` are registered at genesis, higher
+/// ids are keys the oracle set does not know (until governance adds them).
 pub type OracleId = usize;
+
+/// Most keys an oracle set may hold (`bme::constants::MAX_ORACLES`).
+pub const MAX_ORACLES: usize = 10;
 
 /// SPL Token / Token-2022 `TokenError::InsufficientFunds`.
 pub const TOKEN_INSUFFICIENT_FUNDS: u32 = 1;
@@ -68,6 +78,11 @@ pub struct Params {
     pub oracle_count: usize,
     /// Signatures a report needs.
     pub oracle_threshold: usize,
+    /// Seconds a governance proposal waits before it can be applied.
+    pub timelock_secs: u64,
+    /// Largest change, in bps, a proposal may make to an epoch's emission where the
+    /// new schedule can jump.
+    pub max_emission_change_bps: u16,
 }
 
 /// Why an operation fails.
@@ -77,6 +92,24 @@ pub enum Failure {
     Program(BmeError),
     /// The token program rejects a CPI with this custom code.
     Token(u32),
+    /// Anchor rejects the accounts.
+    Anchor(AccountsError),
+}
+
+/// An Anchor framework error the scenarios can provoke.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountsError {
+    /// An account the instruction reads does not exist yet (the proposal account
+    /// before the first proposal).
+    AccountNotInitialized,
+}
+
+impl AccountsError {
+    fn code(self) -> u32 {
+        match self {
+            AccountsError::AccountNotInitialized => AnchorError::AccountNotInitialized as u32,
+        }
+    }
 }
 
 impl Failure {
@@ -85,6 +118,7 @@ impl Failure {
         match self {
             Failure::Program(error) => anchor_lang::error::ERROR_CODE_OFFSET + *error as u32,
             Failure::Token(code) => *code,
+            Failure::Anchor(error) => error.code(),
         }
     }
 
@@ -94,6 +128,7 @@ impl Failure {
             Failure::Program(error) => format!("{error:?}"),
             Failure::Token(TOKEN_INSUFFICIENT_FUNDS) => "token:InsufficientFunds".to_string(),
             Failure::Token(code) => format!("token:{code}"),
+            Failure::Anchor(error) => format!("anchor:{error:?}"),
         }
     }
 }
@@ -107,6 +142,447 @@ impl From<BmeError> for Failure {
 impl From<MathError> for Failure {
     fn from(error: MathError) -> Self {
         Failure::Program(BmeError::from(error))
+    }
+}
+
+/// Who signs a governance instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// The protocol's authority.
+    Authority,
+    /// The guardian (may only pause).
+    Guardian,
+    /// Any other key.
+    Stranger,
+}
+
+/// How an epoch's emission is split, in bps (valid when they sum to 10,000).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Split {
+    /// Usage pool share.
+    pub usage_bps: u16,
+    /// Contribution pool share.
+    pub contribution_bps: u16,
+    /// Treasury share.
+    pub treasury_bps: u16,
+}
+
+/// One governance change: the program's `ParameterChange`, with oracle keys as
+/// [`OracleId`]s and only the fixed price source (the scenarios run without Pyth).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The whole new schedule.
+    Schedule(Vec<Segment>),
+    /// New pool split.
+    PoolSplit(Split),
+    /// New net re-mint cap.
+    NetRemintCap(u64),
+    /// New credit price, micro-USD.
+    CreditPrice(u64),
+    /// New fixed token price (`PriceSource::Fixed`).
+    FixedPrice {
+        /// Mantissa.
+        price: u64,
+        /// Exponent.
+        expo: i32,
+    },
+    /// New grace period, seconds.
+    GracePeriod(u64),
+    /// New oracle set and threshold.
+    OracleSet {
+        /// Oracle keys.
+        oracles: Vec<OracleId>,
+        /// Signatures a report needs.
+        threshold: u8,
+    },
+    /// New mint rate limit.
+    MintRateLimit {
+        /// Window length, seconds.
+        window_secs: u64,
+        /// Most base units per window.
+        max_per_window: u64,
+    },
+    /// Lower supply cap.
+    SupplyCap(u64),
+    /// Longer timelock, seconds.
+    Timelock(u64),
+}
+
+impl Change {
+    /// `ParameterChange::is_staged`: everything but the schedule, the supply cap and the
+    /// timelock waits for its effective epoch.
+    pub fn is_staged(&self) -> bool {
+        !matches!(
+            self,
+            Change::Schedule(_) | Change::SupplyCap(_) | Change::Timelock(_)
+        )
+    }
+
+    /// A short name for statistics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Change::Schedule(_) => "schedule",
+            Change::PoolSplit(_) => "split",
+            Change::NetRemintCap(_) => "remint-cap",
+            Change::CreditPrice(_) => "credit-price",
+            Change::FixedPrice { .. } => "fixed-price",
+            Change::GracePeriod(_) => "grace",
+            Change::OracleSet { .. } => "oracle-set",
+            Change::MintRateLimit { .. } => "rate-limit",
+            Change::SupplyCap(_) => "supply-cap",
+            Change::Timelock(_) => "timelock",
+        }
+    }
+
+    /// Every field as `(name, value)`, under `prefix`.
+    fn fields(&self, prefix: &str, put: &mut dyn FnMut(String, i128)) {
+        let f = |name: &str| format!("{prefix}.{name}");
+        let kind = match self {
+            Change::Schedule(_) => 0,
+            Change::PoolSplit(_) => 1,
+            Change::NetRemintCap(_) => 2,
+            Change::CreditPrice(_) => 3,
+            Change::FixedPrice { .. } => 4,
+            Change::GracePeriod(_) => 5,
+            Change::OracleSet { .. } => 6,
+            Change::MintRateLimit { .. } => 7,
+            Change::SupplyCap(_) => 8,
+            Change::Timelock(_) => 9,
+        };
+        put(f("kind"), kind);
+        match self {
+            Change::Schedule(segments) => schedule_fields(&f("segments"), segments, put),
+            Change::PoolSplit(split) => split_fields(&f("split"), split, put),
+            Change::NetRemintCap(cap) => put(f("cap"), (*cap).into()),
+            Change::CreditPrice(micro_usd) => put(f("micro_usd"), (*micro_usd).into()),
+            Change::FixedPrice { price, expo } => {
+                put(f("price"), (*price).into());
+                put(f("expo"), (*expo).into());
+            }
+            Change::GracePeriod(secs) => put(f("secs"), (*secs).into()),
+            Change::OracleSet { oracles, threshold } => {
+                oracle_fields(&f("oracles"), oracles, put);
+                put(f("threshold"), (*threshold).into());
+            }
+            Change::MintRateLimit {
+                window_secs,
+                max_per_window,
+            } => {
+                put(f("window_secs"), (*window_secs).into());
+                put(f("max_per_window"), (*max_per_window).into());
+            }
+            Change::SupplyCap(cap) => put(f("cap"), (*cap).into()),
+            Change::Timelock(secs) => put(f("secs"), (*secs).into()),
+        }
+    }
+}
+
+fn schedule_fields(prefix: &str, segments: &[Segment], put: &mut dyn FnMut(String, i128)) {
+    put(format!("{prefix}.len"), segments.len() as i128);
+    for (i, s) in segments.iter().enumerate() {
+        let f = |name: &str| format!("{prefix}[{i}].{name}");
+        put(f("start_epoch"), s.start_epoch.into());
+        put(f("initial_emission"), s.initial_emission.into());
+        put(f("halving_interval"), s.halving_interval.into());
+        put(f("decay_bps"), s.decay_bps.into());
+        put(f("floor"), s.floor.into());
+    }
+}
+
+fn split_fields(prefix: &str, split: &Split, put: &mut dyn FnMut(String, i128)) {
+    put(format!("{prefix}.usage_bps"), split.usage_bps.into());
+    put(
+        format!("{prefix}.contribution_bps"),
+        split.contribution_bps.into(),
+    );
+    put(format!("{prefix}.treasury_bps"), split.treasury_bps.into());
+}
+
+fn oracle_fields(prefix: &str, oracles: &[OracleId], put: &mut dyn FnMut(String, i128)) {
+    put(format!("{prefix}.len"), oracles.len() as i128);
+    for (i, id) in oracles.iter().enumerate() {
+        put(format!("{prefix}[{i}]"), *id as i128);
+    }
+}
+
+/// The protocol's governable values as they stand in the accounts (the staged change
+/// not folded in): what `apply_change` writes at once and `fold_staged` folds into.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Emission schedule.
+    pub schedule: Vec<Segment>,
+    /// Pool split.
+    pub split: Split,
+    /// Net re-mint cap.
+    pub net_remint_cap: u64,
+    /// Supply cap.
+    pub supply_cap: u64,
+    /// Credit price, micro-USD.
+    pub credit_price_micro_usd: u64,
+    /// Fixed token price mantissa.
+    pub price_mantissa: u64,
+    /// Fixed token price exponent.
+    pub price_expo: i32,
+    /// Grace period, seconds.
+    pub grace_period_secs: u64,
+    /// Mint rate-limit window, seconds.
+    pub rate_window_secs: u64,
+    /// Mint rate-limit budget per window.
+    pub rate_max_per_window: u64,
+    /// Governance timelock, seconds.
+    pub timelock_secs: u64,
+    /// The oracle set's keys (the `OracleSet` account).
+    pub oracles: Vec<OracleId>,
+    /// The oracle set's threshold.
+    pub oracle_threshold: u8,
+}
+
+impl Settings {
+    /// The genesis values of `params`.
+    pub fn from_params(params: &Params) -> Self {
+        Settings {
+            schedule: params.schedule.clone(),
+            split: Split {
+                usage_bps: params.usage_bps,
+                contribution_bps: params.contribution_bps,
+                treasury_bps: params.treasury_bps,
+            },
+            net_remint_cap: params.net_remint_cap,
+            supply_cap: params.supply_cap,
+            credit_price_micro_usd: params.credit_price_micro_usd,
+            price_mantissa: params.price_mantissa,
+            price_expo: params.price_expo,
+            grace_period_secs: params.grace_period_secs,
+            rate_window_secs: params.rate_limit_window_secs,
+            rate_max_per_window: params.rate_limit_max_per_window,
+            timelock_secs: params.timelock_secs,
+            oracles: (0..params.oracle_count).collect(),
+            oracle_threshold: params.oracle_threshold as u8,
+        }
+    }
+}
+
+/// The parameters that govern one epoch (`bme::state::EpochParams`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EpochParams {
+    /// Pool split.
+    pub split: Split,
+    /// Net re-mint cap.
+    pub net_remint_cap: u64,
+    /// Credit price, micro-USD.
+    pub credit_price_micro_usd: u64,
+    /// Fixed token price mantissa.
+    pub price_mantissa: u64,
+    /// Fixed token price exponent.
+    pub price_expo: i32,
+    /// Grace period, seconds.
+    pub grace_period_secs: u64,
+    /// Mint rate-limit window, seconds.
+    pub rate_window_secs: u64,
+    /// Mint rate-limit budget per window.
+    pub rate_max_per_window: u64,
+}
+
+/// The change staged for its effective epoch (`Protocol::staged`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StagedView {
+    /// First epoch the change governs.
+    pub from_epoch: u64,
+    /// The change.
+    pub change: Change,
+}
+
+/// The `PendingChange` account.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingView {
+    /// A proposal is waiting.
+    pub active: bool,
+    /// Proposals ever made.
+    pub sequence: u64,
+    /// Unix time of the proposal.
+    pub proposed_at: i64,
+    /// Earliest unix time `apply_change` succeeds.
+    pub earliest_apply: i64,
+    /// The (last) proposed change.
+    pub change: Change,
+}
+
+/// Governance state: the protocol's values, its staged change and pause flags, and
+/// the proposal account.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GovernanceView {
+    /// `PAUSE_*` flags.
+    pub paused: u8,
+    /// The protocol's (and oracle set's) values.
+    pub settings: Settings,
+    /// The staged change, if any.
+    pub staged: Option<StagedView>,
+    /// The proposal account, `None` while it does not exist.
+    pub pending: Option<PendingView>,
+}
+
+impl GovernanceView {
+    /// `Protocol::params_at`: the protocol's values, or the staged change's for epochs
+    /// at or after its effective epoch.
+    pub fn params_at(&self, epoch: u64) -> EpochParams {
+        let s = &self.settings;
+        let mut params = EpochParams {
+            split: s.split,
+            net_remint_cap: s.net_remint_cap,
+            credit_price_micro_usd: s.credit_price_micro_usd,
+            price_mantissa: s.price_mantissa,
+            price_expo: s.price_expo,
+            grace_period_secs: s.grace_period_secs,
+            rate_window_secs: s.rate_window_secs,
+            rate_max_per_window: s.rate_max_per_window,
+        };
+        if let Some(staged) = &self.staged {
+            if epoch >= staged.from_epoch {
+                match &staged.change {
+                    Change::PoolSplit(split) => params.split = *split,
+                    Change::NetRemintCap(cap) => params.net_remint_cap = *cap,
+                    Change::CreditPrice(micro_usd) => params.credit_price_micro_usd = *micro_usd,
+                    Change::FixedPrice { price, expo } => {
+                        params.price_mantissa = *price;
+                        params.price_expo = *expo;
+                    }
+                    Change::GracePeriod(secs) => params.grace_period_secs = *secs,
+                    Change::MintRateLimit {
+                        window_secs,
+                        max_per_window,
+                    } => {
+                        params.rate_window_secs = *window_secs;
+                        params.rate_max_per_window = *max_per_window;
+                    }
+                    Change::Schedule(_)
+                    | Change::OracleSet { .. }
+                    | Change::SupplyCap(_)
+                    | Change::Timelock(_) => {}
+                }
+            }
+        }
+        params
+    }
+
+    /// `Protocol::oracles_at`: the oracle keys and threshold that attest `epoch`.
+    pub fn oracles_at(&self, epoch: u64) -> (&[OracleId], u8) {
+        if let Some(StagedView {
+            from_epoch,
+            change: Change::OracleSet { oracles, threshold },
+        }) = &self.staged
+        {
+            if epoch >= *from_epoch {
+                return (oracles, *threshold);
+            }
+        }
+        (&self.settings.oracles, self.settings.oracle_threshold)
+    }
+
+    /// `Protocol::fold_staged`: folds the staged change into the values once every
+    /// epoch before its effective epoch has closed (an oracle-set change only when the
+    /// oracle set is at hand, as in `apply_change`). Returns whether it folded.
+    fn fold_staged(&mut self, next_epoch_to_close: u64, with_oracle_set: bool) -> bool {
+        let Some(staged) = &self.staged else {
+            return false;
+        };
+        if staged.from_epoch > next_epoch_to_close {
+            return false;
+        }
+        let s = &mut self.settings;
+        match staged.change.clone() {
+            Change::PoolSplit(split) => s.split = split,
+            Change::NetRemintCap(cap) => s.net_remint_cap = cap,
+            Change::CreditPrice(micro_usd) => s.credit_price_micro_usd = micro_usd,
+            Change::FixedPrice { price, expo } => {
+                s.price_mantissa = price;
+                s.price_expo = expo;
+            }
+            Change::GracePeriod(secs) => s.grace_period_secs = secs,
+            Change::MintRateLimit {
+                window_secs,
+                max_per_window,
+            } => {
+                s.rate_window_secs = window_secs;
+                s.rate_max_per_window = max_per_window;
+            }
+            Change::OracleSet { oracles, threshold } => {
+                if !with_oracle_set {
+                    return false;
+                }
+                s.oracles = oracles;
+                s.oracle_threshold = threshold;
+            }
+            Change::Schedule(_) | Change::SupplyCap(_) | Change::Timelock(_) => {}
+        }
+        self.staged = None;
+        true
+    }
+
+    /// Whether a proposal is waiting.
+    pub fn pending_active(&self) -> bool {
+        self.pending.as_ref().is_some_and(|p| p.active)
+    }
+
+    /// Every field as `(name, value)`.
+    fn fields(&self, put: &mut dyn FnMut(String, i128)) {
+        let s = &self.settings;
+        put("protocol.paused".into(), self.paused.into());
+        schedule_fields("protocol.schedule", &s.schedule, put);
+        split_fields("protocol.split", &s.split, put);
+        put("protocol.net_remint_cap".into(), s.net_remint_cap.into());
+        put("protocol.supply_cap".into(), s.supply_cap.into());
+        put(
+            "protocol.credit_price_micro_usd".into(),
+            s.credit_price_micro_usd.into(),
+        );
+        put(
+            "protocol.price_source.fixed.price".into(),
+            s.price_mantissa.into(),
+        );
+        put(
+            "protocol.price_source.fixed.expo".into(),
+            s.price_expo.into(),
+        );
+        put(
+            "protocol.grace_period_secs".into(),
+            s.grace_period_secs.into(),
+        );
+        put(
+            "protocol.mint_rate_limit.window_secs".into(),
+            s.rate_window_secs.into(),
+        );
+        put(
+            "protocol.mint_rate_limit.max_per_window".into(),
+            s.rate_max_per_window.into(),
+        );
+        put("protocol.timelock_secs".into(), s.timelock_secs.into());
+        oracle_fields("oracle_set.oracles", &s.oracles, put);
+        put("oracle_set.threshold".into(), s.oracle_threshold.into());
+        put(
+            "protocol.staged.exists".into(),
+            self.staged.is_some().into(),
+        );
+        if let Some(staged) = &self.staged {
+            put(
+                "protocol.staged.from_epoch".into(),
+                staged.from_epoch.into(),
+            );
+            staged.change.fields("protocol.staged.change", put);
+        }
+        put(
+            "pending_change.exists".into(),
+            self.pending.is_some().into(),
+        );
+        if let Some(p) = &self.pending {
+            put("pending_change.active".into(), p.active.into());
+            put("pending_change.sequence".into(), p.sequence.into());
+            put("pending_change.proposed_at".into(), p.proposed_at.into());
+            put(
+                "pending_change.earliest_apply".into(),
+                p.earliest_apply.into(),
+            );
+            p.change.fields("pending_change.change", put);
+        }
     }
 }
 
@@ -176,6 +652,34 @@ pub enum Op {
         /// Epoch accounts passed as remaining accounts.
         epochs: Vec<u64>,
     },
+    /// `propose_change` signed by `by`.
+    Propose {
+        /// The signer (only the authority may propose).
+        by: Actor,
+        /// The change.
+        change: Change,
+    },
+    /// `apply_change` (permissionless).
+    Apply,
+    /// `cancel_change` signed by `by`.
+    Cancel {
+        /// The signer (only the authority may cancel).
+        by: Actor,
+    },
+    /// `pause` signed by `by`.
+    Pause {
+        /// The signer (guardian or authority).
+        by: Actor,
+        /// `PAUSE_*` flags.
+        flags: u8,
+    },
+    /// `unpause` signed by `by`.
+    Unpause {
+        /// The signer (only the authority may unpause).
+        by: Actor,
+        /// `PAUSE_*` flags.
+        flags: u8,
+    },
 }
 
 impl Op {
@@ -189,6 +693,11 @@ impl Op {
             Op::Warp { .. } => "warp",
             Op::Close { .. } => "close",
             Op::Claim { .. } => "claim",
+            Op::Propose { .. } => "propose",
+            Op::Apply => "apply",
+            Op::Cancel { .. } => "cancel",
+            Op::Pause { .. } => "pause",
+            Op::Unpause { .. } => "unpause",
         }
     }
 }
@@ -329,6 +838,8 @@ pub struct StateView {
     pub protocol: ProtocolView,
     /// The oracle set's last accepted sequence.
     pub last_sequence: u64,
+    /// Governance state.
+    pub governance: GovernanceView,
 }
 
 impl StateView {
@@ -444,6 +955,7 @@ impl StateView {
             p.minted_in_window.into(),
         );
         put("oracle_set.last_sequence".into(), self.last_sequence.into());
+        self.governance.fields(&mut put);
         out
     }
 
@@ -491,6 +1003,24 @@ pub struct Coverage {
     pub clamped_closes: u64,
     /// Closes whose burns exceeded the re-mint cap.
     pub remint_capped_closes: u64,
+    /// Closes of an epoch whose scheduled emission differs from the genesis schedule's.
+    pub closes_under_new_schedule: u64,
+    /// Closes of an epoch governed by a split, re-mint cap or grace period other than
+    /// genesis's.
+    pub closes_under_new_params: u64,
+    /// Purchases at a credit or token price other than genesis's.
+    pub buys_at_new_price: u64,
+    /// Mints (close or claim) under a rate limit other than genesis's.
+    pub mints_under_new_rate_limit: u64,
+    /// Reports verified against an oracle set other than genesis's.
+    pub reports_under_new_oracle_set: u64,
+    /// Staged changes folded in by `close_epoch`.
+    pub folds_at_close: u64,
+    /// Staged changes folded in by `apply_change`.
+    pub folds_at_apply: u64,
+    /// Applies that passed every bound of the change but failed `Protocol::invariant`
+    /// (which checks the values in force now, not the staged ones).
+    pub applies_rejected_by_invariant: u64,
 }
 
 /// The reference model.
@@ -555,6 +1085,12 @@ impl Model {
                 ..ProtocolView::default()
             },
             last_sequence: 0,
+            governance: GovernanceView {
+                paused: 0,
+                settings: Settings::from_params(&params),
+                staged: None,
+                pending: None,
+            },
         };
         Model {
             params,
@@ -589,9 +1125,52 @@ impl Model {
         self.params.genesis_time + (epoch * self.params.epoch_length_secs) as i64
     }
 
-    /// Earliest unix time at which `epoch` may close.
+    /// The epoch containing unix time `now` (`Protocol::epoch_at`, for `now` at or
+    /// after genesis).
+    pub fn epoch_at(&self, now: i64) -> u64 {
+        let elapsed = (now - self.params.genesis_time) as u64;
+        elapsed / self.params.epoch_length_secs
+    }
+
+    /// Earliest unix time at which `epoch` may close (under the grace period that
+    /// governs it).
     pub fn closable_at(&self, epoch: u64) -> i64 {
-        self.epoch_start(epoch + 1) + self.params.grace_period_secs as i64
+        self.epoch_start(epoch + 1) + self.params_at(epoch).grace_period_secs as i64
+    }
+
+    /// Governance state.
+    pub fn governance(&self) -> &GovernanceView {
+        &self.state.governance
+    }
+
+    /// The protocol's governable values in force (staged change not folded).
+    pub fn settings(&self) -> &Settings {
+        &self.state.governance.settings
+    }
+
+    /// The parameters that govern `epoch`.
+    pub fn params_at(&self, epoch: u64) -> EpochParams {
+        self.state.governance.params_at(epoch)
+    }
+
+    /// The oracle keys and threshold that attest `epoch`.
+    pub fn oracles_at(&self, epoch: u64) -> (Vec<OracleId>, u8) {
+        let (oracles, threshold) = self.state.governance.oracles_at(epoch);
+        (oracles.to_vec(), threshold)
+    }
+
+    /// Tokens minted or owed: supply plus rewards outstanding (the supply cap's floor).
+    pub fn committed(&self) -> u64 {
+        self.state
+            .token_supply
+            .saturating_add(self.state.protocol.totals.rewards_outstanding)
+    }
+
+    /// The effective epoch `propose_change` checks a proposal made now against: the
+    /// epoch after the one in which the timelock ends.
+    pub fn propose_effective_epoch(&self) -> u64 {
+        let earliest = self.state.now + self.settings().timelock_secs as i64;
+        self.epoch_at(earliest.max(self.params.genesis_time)) + 1
     }
 
     /// The oldest unclosed epoch.
@@ -659,26 +1238,26 @@ impl Model {
             .collect()
     }
 
-    /// Credits that burning `tokens` buys at the fixed price (0 on overflow).
+    /// Credits that burning `tokens` buys now at the fixed price (0 on overflow).
     pub fn credits_for(&self, tokens: u64) -> u64 {
-        let p = &self.params;
+        let p = self.params_at(self.current_epoch());
         price::credits_for_tokens(
             tokens,
             p.credit_price_micro_usd,
-            p.token_decimals,
+            self.params.token_decimals,
             p.price_mantissa,
             p.price_expo,
         )
         .unwrap_or(0)
     }
 
-    /// Tokens `credits` cost at the fixed price (`u64::MAX` on overflow).
+    /// Tokens `credits` cost now at the fixed price (`u64::MAX` on overflow).
     pub fn tokens_for(&self, credits: u64) -> u64 {
-        let p = &self.params;
+        let p = self.params_at(self.current_epoch());
         price::tokens_for_credits(
             credits,
             p.credit_price_micro_usd,
-            p.token_decimals,
+            self.params.token_decimals,
             p.price_mantissa,
             p.price_expo,
         )
@@ -689,7 +1268,7 @@ impl Model {
     /// unchanged (a failed transaction rolls back) and the failure is returned.
     pub fn apply(&mut self, op: &Op) -> Result<(), Failure> {
         let mut next = self.clone();
-        match op {
+        let result = match op {
             Op::BuyWithTokens {
                 buyer,
                 recipient,
@@ -733,9 +1312,24 @@ impl Model {
             }
             Op::Close { epoch } => next.close(*epoch),
             Op::Claim { provider, epochs } => next.claim(*provider, epochs),
-        }?;
-        *self = next;
-        Ok(())
+            Op::Propose { by, change } => next.propose(*by, change),
+            Op::Apply => next.apply_change(),
+            Op::Cancel { by } => next.cancel(*by),
+            Op::Pause { by, flags } => next.pause(*by, *flags),
+            Op::Unpause { by, flags } => next.unpause(*by, *flags),
+        };
+        match result {
+            Ok(()) => {
+                *self = next;
+                Ok(())
+            }
+            Err(failure) => {
+                // Nothing changes, but what the scenario exercised is still counted.
+                self.coverage.applies_rejected_by_invariant =
+                    next.coverage.applies_rejected_by_invariant;
+                Err(failure)
+            }
+        }
     }
 
     /// The epoch account at `index`, created (zeroed) if it does not exist, as
@@ -749,18 +1343,36 @@ impl Model {
 
     /// `MintRateLimit::record`: opens a new window when the current one has elapsed,
     /// then charges `amount` against it.
+    /// The limit is the one that governs the current epoch (`params_at(epoch_at(now))`).
     fn record_mint(&mut self, amount: u64) -> Result<(), Failure> {
         let now = self.state.now;
-        let window_end = self.rate.start + self.params.rate_limit_window_secs as i64;
+        let limit = self.params_at(self.current_epoch());
+        if (limit.rate_window_secs, limit.rate_max_per_window)
+            != (
+                self.params.rate_limit_window_secs,
+                self.params.rate_limit_max_per_window,
+            )
+        {
+            self.coverage.mints_under_new_rate_limit += 1;
+        }
+        let window_end = self.rate.start + limit.rate_window_secs as i64;
         if now >= window_end {
             self.rate.start = now;
             self.rate.minted = 0;
         }
         let minted = add(self.rate.minted, amount)?;
-        if minted > self.params.rate_limit_max_per_window {
+        if minted > limit.rate_max_per_window {
             return Err(BmeError::MintRateLimitExceeded.into());
         }
         self.rate.minted = minted;
+        Ok(())
+    }
+
+    /// `Protocol::require_not_paused`.
+    fn require_not_paused(&self, flag: u8) -> Result<(), Failure> {
+        if self.state.governance.paused & flag != 0 {
+            return Err(BmeError::Paused.into());
+        }
         Ok(())
     }
 
@@ -806,10 +1418,13 @@ impl Model {
         by_tokens: Option<(u64, u64)>,
         by_credits: Option<(u64, u64)>,
     ) -> Result<(), Failure> {
+        self.require_not_paused(PAUSE_BUY)?;
         if epoch != self.current_epoch() {
             return Err(BmeError::WrongEpoch.into());
         }
-        let p = self.params.clone();
+        // The price that governs the epoch (a staged change waits for its epoch).
+        let p = self.params_at(epoch);
+        let decimals = self.params.token_decimals;
         let (tokens, credits) = match (by_tokens, by_credits) {
             (Some((tokens, min_credits)), None) => {
                 if tokens == 0 {
@@ -818,7 +1433,7 @@ impl Model {
                 let credits = price::credits_for_tokens(
                     tokens,
                     p.credit_price_micro_usd,
-                    p.token_decimals,
+                    decimals,
                     p.price_mantissa,
                     p.price_expo,
                 )?;
@@ -837,7 +1452,7 @@ impl Model {
                 let tokens = price::tokens_for_credits(
                     credits,
                     p.credit_price_micro_usd,
-                    p.token_decimals,
+                    decimals,
                     p.price_mantissa,
                     p.price_expo,
                 )?;
@@ -859,6 +1474,15 @@ impl Model {
         self.state.customers[recipient].credits = Some(add(held, credits)?);
         self.state.credit_supply = add(self.state.credit_supply, credits)?;
 
+        if (p.credit_price_micro_usd, p.price_mantissa, p.price_expo)
+            != (
+                self.params.credit_price_micro_usd,
+                self.params.price_mantissa,
+                self.params.price_expo,
+            )
+        {
+            self.coverage.buys_at_new_price += 1;
+        }
         let e = self.epoch_mut(epoch);
         e.tokens_burned = add(e.tokens_burned, tokens)?;
         e.credits_minted = add(e.credits_minted, credits)?;
@@ -874,6 +1498,7 @@ impl Model {
         epoch: u64,
         receipts: &[(CustomerId, u64)],
     ) -> Result<(), Failure> {
+        self.require_not_paused(PAUSE_SETTLE)?;
         if epoch != self.current_epoch() {
             return Err(BmeError::WrongEpoch.into());
         }
@@ -915,13 +1540,15 @@ impl Model {
         entries: &[(ProviderId, u64)],
         signers: &[OracleId],
     ) -> Result<(), Failure> {
+        self.require_not_paused(PAUSE_REPORT)?;
         if self.epoch_mut(epoch).closed {
             return Err(BmeError::EpochClosed.into());
         }
         if epoch > self.current_epoch() || epoch < self.next_epoch_to_close() {
             return Err(BmeError::WrongEpoch.into());
         }
-        if self.params.oracle_count == 0 {
+        let (oracles, threshold) = self.oracles_at(epoch);
+        if oracles.is_empty() {
             return Err(BmeError::OracleSetEmpty.into());
         }
         if sequence <= self.state.last_sequence {
@@ -932,7 +1559,7 @@ impl Model {
         }
         let mut seen: Vec<OracleId> = Vec::new();
         for signer in signers {
-            if *signer >= self.params.oracle_count {
+            if !oracles.contains(signer) {
                 return Err(BmeError::UnregisteredOracle.into());
             }
             if seen.contains(signer) {
@@ -940,8 +1567,14 @@ impl Model {
             }
             seen.push(*signer);
         }
-        if seen.len() < self.params.oracle_threshold {
+        if seen.len() < usize::from(threshold) {
             return Err(BmeError::BelowThreshold.into());
+        }
+        let genesis_oracles: Vec<OracleId> = (0..self.params.oracle_count).collect();
+        if (oracles.as_slice(), usize::from(threshold))
+            != (genesis_oracles.as_slice(), self.params.oracle_threshold)
+        {
+            self.coverage.reports_under_new_oracle_set += 1;
         }
         let mut total = 0u64;
         for (provider, units) in entries {
@@ -964,15 +1597,31 @@ impl Model {
         if self.state.now < self.closable_at(epoch) {
             return Err(BmeError::EpochNotEnded.into());
         }
-        let p = self.params.clone();
+        // The split and re-mint cap that govern the epoch; the schedule and the supply
+        // cap in force (a schedule change only differs from its effective epoch on).
+        let p = self.params_at(epoch);
+        let settings = self.settings().clone();
         // The model asks the schedule for the epoch directly; the program steps from
         // the previous close's value.
-        let scheduled = schedule::emission(&p.schedule, epoch)?;
+        let scheduled = schedule::emission(&settings.schedule, epoch)?;
+        if scheduled != schedule::emission(&self.params.schedule, epoch)? {
+            self.coverage.closes_under_new_schedule += 1;
+        }
+        let genesis = Settings::from_params(&self.params);
+        if (p.split, p.net_remint_cap, p.grace_period_secs)
+            != (
+                genesis.split,
+                genesis.net_remint_cap,
+                genesis.grace_period_secs,
+            )
+        {
+            self.coverage.closes_under_new_params += 1;
+        }
         let committed = add(
             self.state.token_supply,
             self.state.protocol.totals.rewards_outstanding,
         )?;
-        let headroom = p.supply_cap.saturating_sub(committed);
+        let headroom = settings.supply_cap.saturating_sub(committed);
         let (tokens_burned, usage_units, contribution_units) = {
             let e = &self.state.epochs[&epoch];
             (e.tokens_burned, e.usage_units, e.contribution_units)
@@ -986,8 +1635,12 @@ impl Model {
         if tokens_burned > p.net_remint_cap {
             self.coverage.remint_capped_closes += 1;
         }
-        let parts =
-            rewards::split_emission(emitted, p.usage_bps, p.contribution_bps, p.treasury_bps)?;
+        let parts = rewards::split_emission(
+            emitted,
+            p.split.usage_bps,
+            p.split.contribution_bps,
+            p.split.treasury_bps,
+        )?;
         let mut not_emitted = emission - emitted;
         let usage_pool = if usage_units > 0 {
             parts.usage
@@ -1028,10 +1681,320 @@ impl Model {
         )?;
         totals.tokens_minted = add(totals.tokens_minted, treasury)?;
         totals.not_emitted = add(totals.not_emitted, not_emitted)?;
+        // A staged change is folded in once every earlier epoch has closed (an
+        // oracle-set change waits for the next `apply_change`, which has the set).
+        let next = self.state.protocol.next_epoch_to_close;
+        if self.state.governance.fold_staged(next, false) {
+            self.coverage.folds_at_close += 1;
+        }
+        Ok(())
+    }
+
+    /// `propose_change`.
+    fn propose(&mut self, by: Actor, change: &Change) -> Result<(), Failure> {
+        if by != Actor::Authority {
+            return Err(BmeError::Unauthorized.into());
+        }
+        if self.state.governance.pending_active() {
+            return Err(BmeError::ChangeAlreadyPending.into());
+        }
+        let now = self.state.now;
+        let timelock = i64::try_from(self.settings().timelock_secs)
+            .map_err(|_| Failure::Program(BmeError::MathOverflow))?;
+        let earliest_apply = now
+            .checked_add(timelock)
+            .ok_or(Failure::Program(BmeError::MathOverflow))?;
+        // The earliest epoch the change could govern if applied as soon as allowed.
+        let effective_epoch = add(
+            self.epoch_at(earliest_apply.max(self.params.genesis_time)),
+            1,
+        )?;
+        let committed = add(
+            self.state.token_supply,
+            self.state.protocol.totals.rewards_outstanding,
+        )?;
+        self.validate_change(change, effective_epoch, committed)?;
+        // `init_if_needed` creates the account zeroed the first time.
+        let sequence = add(
+            self.state
+                .governance
+                .pending
+                .as_ref()
+                .map_or(0, |p| p.sequence),
+            1,
+        )?;
+        self.state.governance.pending = Some(PendingView {
+            active: true,
+            sequence,
+            proposed_at: now,
+            earliest_apply,
+            change: change.clone(),
+        });
+        Ok(())
+    }
+
+    /// `apply_change`: fold an earlier staged change if this one is staged too, check
+    /// every bound again with the effective epoch the epoch after the current one,
+    /// then write the schedule, supply cap or timelock at once, or stage the rest.
+    fn apply_change(&mut self) -> Result<(), Failure> {
+        let Some(pending) = self.state.governance.pending.clone() else {
+            return Err(Failure::Anchor(AccountsError::AccountNotInitialized));
+        };
+        if !pending.active {
+            return Err(BmeError::NoPendingChange.into());
+        }
+        let now = self.state.now;
+        if now < pending.earliest_apply {
+            return Err(BmeError::TimelockNotElapsed.into());
+        }
+        let change = pending.change;
+        let effective_epoch = add(self.epoch_at(now.max(self.params.genesis_time)), 1)?;
+        if change.is_staged() && self.state.governance.staged.is_some() {
+            let next = self.state.protocol.next_epoch_to_close;
+            if !self.state.governance.fold_staged(next, true) {
+                return Err(BmeError::PreviousChangeNotInForce.into());
+            }
+            self.coverage.folds_at_apply += 1;
+        }
+        let committed = add(
+            self.state.token_supply,
+            self.state.protocol.totals.rewards_outstanding,
+        )?;
+        self.validate_change(&change, effective_epoch, committed)?;
+        let governance = &mut self.state.governance;
+        match &change {
+            Change::Schedule(segments) => governance.settings.schedule = segments.clone(),
+            Change::SupplyCap(cap) => governance.settings.supply_cap = *cap,
+            Change::Timelock(secs) => governance.settings.timelock_secs = *secs,
+            staged => {
+                governance.staged = Some(StagedView {
+                    from_epoch: effective_epoch,
+                    change: staged.clone(),
+                })
+            }
+        }
+        if let Err(failure) = self.check_protocol() {
+            self.coverage.applies_rejected_by_invariant += 1;
+            return Err(failure);
+        }
+        if let Some(pending) = self.state.governance.pending.as_mut() {
+            pending.active = false;
+        }
+        Ok(())
+    }
+
+    /// `cancel_change`.
+    fn cancel(&mut self, by: Actor) -> Result<(), Failure> {
+        // The proposal account is deserialized before `has_one = authority` is checked.
+        let Some(pending) = self.state.governance.pending.as_mut() else {
+            return Err(Failure::Anchor(AccountsError::AccountNotInitialized));
+        };
+        if by != Actor::Authority {
+            return Err(BmeError::Unauthorized.into());
+        }
+        if !pending.active {
+            return Err(BmeError::NoPendingChange.into());
+        }
+        pending.active = false;
+        Ok(())
+    }
+
+    /// `pause`: the guardian or the authority.
+    fn pause(&mut self, by: Actor, flags: u8) -> Result<(), Failure> {
+        if by == Actor::Stranger {
+            return Err(BmeError::Unauthorized.into());
+        }
+        if flags == 0 || flags & !PAUSE_ALL != 0 {
+            return Err(BmeError::InvalidPauseFlags.into());
+        }
+        self.state.governance.paused |= flags;
+        Ok(())
+    }
+
+    /// `unpause`: the authority only.
+    fn unpause(&mut self, by: Actor, flags: u8) -> Result<(), Failure> {
+        if by != Actor::Authority {
+            return Err(BmeError::Unauthorized.into());
+        }
+        if flags == 0 || flags & !PAUSE_ALL != 0 {
+            return Err(BmeError::InvalidPauseFlags.into());
+        }
+        self.state.governance.paused &= !flags;
+        Ok(())
+    }
+
+    /// `Protocol::validate_change`: every bound, in the program's order, as if the
+    /// change took effect at `effective_epoch` with `committed` tokens minted or owed.
+    fn validate_change(
+        &self,
+        change: &Change,
+        effective_epoch: u64,
+        committed: u64,
+    ) -> Result<(), Failure> {
+        let settings = self.settings();
+        let params = self.params_at(effective_epoch);
+        // Twice the largest epoch mint (the least rate limit the program accepts).
+        let largest_mint = |segments: &[Segment], remint_cap: u64| -> Result<u64, Failure> {
+            schedule::max_emission(segments)
+                .checked_add(remint_cap)
+                .and_then(|m| m.checked_mul(2))
+                .ok_or(Failure::Program(BmeError::MathOverflow))
+        };
+        let fail = |error: BmeError| Err(Failure::Program(error));
+        match change {
+            Change::Schedule(segments) => {
+                schedule::validate_schedule(segments)?;
+                self.check_schedule_change(segments, effective_epoch)?;
+                if params.rate_max_per_window < largest_mint(segments, params.net_remint_cap)? {
+                    return fail(BmeError::RateLimitTooLow);
+                }
+            }
+            Change::PoolSplit(split) => rewards::validate_split(
+                split.usage_bps,
+                split.contribution_bps,
+                split.treasury_bps,
+            )?,
+            Change::NetRemintCap(cap) => {
+                if params.rate_max_per_window < largest_mint(&settings.schedule, *cap)? {
+                    return fail(BmeError::RateLimitTooLow);
+                }
+            }
+            Change::CreditPrice(micro_usd) => {
+                if *micro_usd == 0 {
+                    return fail(BmeError::ZeroCreditPrice);
+                }
+            }
+            Change::FixedPrice { price, expo } => {
+                if *price == 0 {
+                    return fail(BmeError::ZeroFixedPrice);
+                }
+                if !(-18..=18).contains(expo) {
+                    return fail(BmeError::PriceExponentOutOfRange);
+                }
+            }
+            Change::GracePeriod(secs) => {
+                if *secs >= self.params.epoch_length_secs {
+                    return fail(BmeError::GracePeriodTooLong);
+                }
+            }
+            Change::OracleSet { oracles, threshold } => {
+                if oracles.len() > MAX_ORACLES {
+                    return fail(BmeError::TooManyOracles);
+                }
+                for (i, id) in oracles.iter().enumerate() {
+                    if oracles[i + 1..].contains(id) {
+                        return fail(BmeError::DuplicateOracle);
+                    }
+                }
+                let valid = if oracles.is_empty() {
+                    *threshold == 0
+                } else {
+                    *threshold >= 1 && usize::from(*threshold) <= oracles.len()
+                };
+                if !valid {
+                    return fail(BmeError::InvalidOracleThreshold);
+                }
+            }
+            Change::MintRateLimit {
+                window_secs,
+                max_per_window,
+            } => {
+                if *window_secs == 0 {
+                    return fail(BmeError::ZeroRateLimitWindow);
+                }
+                if *max_per_window < largest_mint(&settings.schedule, params.net_remint_cap)? {
+                    return fail(BmeError::RateLimitTooLow);
+                }
+            }
+            Change::SupplyCap(cap) => {
+                if *cap > settings.supply_cap {
+                    return fail(BmeError::SupplyCapIncrease);
+                }
+                if *cap < committed {
+                    return fail(BmeError::SupplyCapBelowSupply);
+                }
+            }
+            Change::Timelock(secs) => {
+                if *secs < settings.timelock_secs {
+                    return fail(BmeError::TimelockDecrease);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// A new schedule may differ from the one in force only in segments starting at or
+    /// after `effective_epoch`, and where it can jump (the effective epoch and each new
+    /// segment start after it) it stays within `max_emission_change_bps` of it.
+    fn check_schedule_change(&self, new: &[Segment], effective_epoch: u64) -> Result<(), Failure> {
+        let old = &self.settings().schedule;
+        let old_before: Vec<&Segment> = old
+            .iter()
+            .filter(|s| s.start_epoch < effective_epoch)
+            .collect();
+        let new_before: Vec<&Segment> = new
+            .iter()
+            .filter(|s| s.start_epoch < effective_epoch)
+            .collect();
+        if old_before != new_before {
+            return Err(BmeError::ChangeRetroactive.into());
+        }
+        let mut checkpoints = vec![effective_epoch];
+        checkpoints.extend(
+            new.iter()
+                .map(|s| s.start_epoch)
+                .filter(|start| *start > effective_epoch),
+        );
+        for epoch in checkpoints {
+            let before = u128::from(schedule::emission(old, epoch)?);
+            let after = u128::from(schedule::emission(new, epoch)?);
+            let allowed = before * u128::from(self.params.max_emission_change_bps)
+                / u128::from(BPS_DENOMINATOR);
+            if after.abs_diff(before) > allowed {
+                return Err(BmeError::EmissionChangeTooLarge.into());
+            }
+        }
+        Ok(())
+    }
+
+    /// `Protocol::invariant`, which `apply_change` checks after writing the change: the
+    /// protocol's own values (not the staged change) against every bound.
+    fn check_protocol(&self) -> Result<(), Failure> {
+        let s = self.settings();
+        let fail = |error: BmeError| Err(Failure::Program(error));
+        if s.grace_period_secs >= self.params.epoch_length_secs {
+            return fail(BmeError::GracePeriodTooLong);
+        }
+        schedule::validate_schedule(&s.schedule)?;
+        rewards::validate_split(
+            s.split.usage_bps,
+            s.split.contribution_bps,
+            s.split.treasury_bps,
+        )?;
+        if s.credit_price_micro_usd == 0 {
+            return fail(BmeError::ZeroCreditPrice);
+        }
+        if s.price_mantissa == 0 {
+            return fail(BmeError::ZeroFixedPrice);
+        }
+        if !(-18..=18).contains(&s.price_expo) {
+            return fail(BmeError::PriceExponentOutOfRange);
+        }
+        if s.rate_window_secs == 0 {
+            return fail(BmeError::ZeroRateLimitWindow);
+        }
+        let largest = schedule::max_emission(&s.schedule)
+            .checked_add(s.net_remint_cap)
+            .and_then(|m| m.checked_mul(2))
+            .ok_or(Failure::Program(BmeError::MathOverflow))?;
+        if s.rate_max_per_window < largest {
+            return fail(BmeError::RateLimitTooLow);
+        }
         Ok(())
     }
 
     fn claim(&mut self, provider: ProviderId, passed: &[u64]) -> Result<(), Failure> {
+        self.require_not_paused(PAUSE_CLAIM)?;
         let next = self.next_epoch_to_close();
         let mut earned = 0u64;
         for k in 0..2 {
@@ -1077,39 +2040,75 @@ impl Model {
 /// What the invariants need besides the chain's state.
 #[derive(Clone, Copy, Debug)]
 pub struct InvariantContext {
-    /// The protocol's supply cap.
-    pub supply_cap: u64,
+    /// The supply cap at genesis (governance may only lower it).
+    pub genesis_supply_cap: u64,
     /// Network-token supply before genesis.
     pub initial_supply: u64,
+    /// Unix time at which epoch 0 starts.
+    pub genesis_time: i64,
+    /// Epoch length in seconds.
+    pub epoch_length_secs: u64,
+    /// Decimals of the network token.
+    pub token_decimals: u8,
 }
 
-/// Checks DESIGN.md's invariants 1–7 on `state` (built from the chain), with
-/// `previous` the state after the step before (for "only rises" and "never twice").
+impl InvariantContext {
+    /// The context of a scenario run with `params` over `initial_supply` premined tokens.
+    pub fn new(params: &Params, initial_supply: u64) -> Self {
+        InvariantContext {
+            genesis_supply_cap: params.supply_cap,
+            initial_supply,
+            genesis_time: params.genesis_time,
+            epoch_length_secs: params.epoch_length_secs,
+            token_decimals: params.token_decimals,
+        }
+    }
+}
+
+/// Checks DESIGN.md's invariants 1–7 on `state` (built from the chain, or from the
+/// model), with `previous` the state after the step before (for "only rises" and
+/// "never twice") and `started` what invariant 7 recorded of every epoch when it
+/// started (one record per scenario and side, fed every step from step 0 on).
 /// Returns every violation found, each naming its invariant.
 pub fn check_invariants(
     ctx: &InvariantContext,
+    started: &mut StartedEpochs,
     previous: Option<&StateView>,
     state: &StateView,
 ) -> Vec<String> {
     let mut violations = Vec::new();
-    invariant_1_supply_cap(ctx, state, &mut violations);
+    invariant_1_supply_cap(ctx, previous, state, &mut violations);
     invariant_2_claims_within_pools(state, &mut violations);
     invariant_3_credits_conserved(state, &mut violations);
     invariant_4_burns_match_supply(ctx, state, &mut violations);
     invariant_5_channels(previous, state, &mut violations);
     invariant_6_nothing_twice(previous, state, &mut violations);
-    invariant_7_parameter_changes_not_retroactive(previous, state, &mut violations);
+    invariant_7_parameter_changes_not_retroactive(ctx, started, previous, state, &mut violations);
     violations
 }
 
 /// 1. Tokens minted by the program never exceed the supply cap: the supply, plus the
-///    rewards already promised, stays within the cap.
-fn invariant_1_supply_cap(ctx: &InvariantContext, s: &StateView, out: &mut Vec<String>) {
+///    rewards already promised, stays within the cap in force, which governance may
+///    only lower.
+fn invariant_1_supply_cap(
+    ctx: &InvariantContext,
+    previous: Option<&StateView>,
+    s: &StateView,
+    out: &mut Vec<String>,
+) {
+    let cap = s.governance.settings.supply_cap;
     let committed = u128::from(s.token_supply) + u128::from(s.protocol.totals.rewards_outstanding);
-    if committed > u128::from(ctx.supply_cap) {
+    if committed > u128::from(cap) {
         out.push(format!(
-            "invariant 1: supply {} + rewards outstanding {} exceeds the cap {}",
-            s.token_supply, s.protocol.totals.rewards_outstanding, ctx.supply_cap
+            "invariant 1: supply {} + rewards outstanding {} exceeds the cap {cap}",
+            s.token_supply, s.protocol.totals.rewards_outstanding
+        ));
+    }
+    let before = previous.map_or(ctx.genesis_supply_cap, |p| p.governance.settings.supply_cap);
+    if cap > before || cap > ctx.genesis_supply_cap {
+        out.push(format!(
+            "invariant 1: the supply cap rose to {cap} (before {before}, genesis {})",
+            ctx.genesis_supply_cap
         ));
     }
 }
@@ -1391,15 +2390,233 @@ fn invariant_6_nothing_twice(previous: Option<&StateView>, s: &StateView, out: &
     }
 }
 
+/// What invariant 7 recorded of an epoch at the first step the clock was inside it
+/// (or past it, when a warp skipped it).
+#[derive(Clone, Debug)]
+struct EpochStart {
+    /// Emission the schedule in force assigned to it.
+    scheduled: u64,
+    /// Parameters that governed it (`params_at` of the state then).
+    params: EpochParams,
+    /// The schedule in force then.
+    schedule: Vec<Segment>,
+    /// The parameters that would govern any later epoch then (to tell whether
+    /// governance changed something while the epoch was open).
+    later_params: EpochParams,
+}
+
+/// Invariant 7's memory: what governed every epoch when it started. One per scenario
+/// and side; fed every step from step 0 on by [`check_invariants`].
+#[derive(Clone, Debug, Default)]
+pub struct StartedEpochs {
+    started: BTreeMap<u64, EpochStart>,
+    /// Closes checked against their epoch's start record.
+    pub closes_checked: u64,
+    /// Of those, closes of an epoch during which governance changed the schedule or a
+    /// parameter for later epochs (where a retroactive change would have shown).
+    pub closes_after_a_change: u64,
+    /// Purchases checked against the price recorded at their epoch's start.
+    pub purchases_checked: u64,
+}
+
 /// 7. A parameter change never alters the emission of an epoch that has started.
 ///
-/// Nothing can change a parameter yet: governance instructions don't exist, so the
-/// scenarios cannot exercise this. A no-op until they do; it will then compare each
-/// started epoch's scheduled emission under the parameters in force before and after
-/// every applied change.
+/// When an epoch starts, the emission the schedule in force assigns to it and the
+/// parameters that govern it (`params_at`: split, re-mint cap, prices, grace period)
+/// are recorded. When it closes, its scheduled emission must be the recorded one, and
+/// its re-mint, pools, treasury share and unminted part must be what the recorded
+/// re-mint cap and split give under the supply-cap headroom just before the close; it
+/// must not close before the recorded grace period has passed. A purchase is made at
+/// the price recorded for its epoch and never changes afterwards: the tokens burned,
+/// credits minted and burned and work units recorded in an epoch only grow (and a
+/// closed epoch's never change: invariant 6).
 fn invariant_7_parameter_changes_not_retroactive(
-    _previous: Option<&StateView>,
-    _state: &StateView,
-    _out: &mut Vec<String>,
+    ctx: &InvariantContext,
+    started: &mut StartedEpochs,
+    previous: Option<&StateView>,
+    s: &StateView,
+    out: &mut Vec<String>,
 ) {
+    // Closes made by this step.
+    for (index, e) in s.epochs.iter().filter(|(_, e)| e.closed) {
+        if previous
+            .and_then(|p| p.epochs.get(index))
+            .is_some_and(|before| before.closed)
+        {
+            continue;
+        }
+        let Some(start) = started.started.get(index) else {
+            out.push(format!(
+                "invariant 7: epoch {index} closed but was never seen to start"
+            ));
+            continue;
+        };
+        started.closes_checked += 1;
+        if start.schedule != s.governance.settings.schedule
+            || start.later_params != s.governance.params_at(u64::MAX)
+        {
+            started.closes_after_a_change += 1;
+        }
+        if e.scheduled_emission != start.scheduled {
+            out.push(format!(
+                "invariant 7: epoch {index} closed with scheduled emission {}, but the schedule in force when it started gave {}",
+                e.scheduled_emission, start.scheduled
+            ));
+        }
+        let end = i128::from(ctx.genesis_time)
+            + i128::from(index + 1) * i128::from(ctx.epoch_length_secs);
+        let closable = end + i128::from(start.params.grace_period_secs);
+        if i128::from(e.closed_at) < closable {
+            out.push(format!(
+                "invariant 7: epoch {index} closed at {} before its end {end} plus the grace period {} that governed it",
+                e.closed_at, start.params.grace_period_secs
+            ));
+        }
+        let Some(before) = previous else {
+            continue;
+        };
+        let committed = u128::from(before.token_supply)
+            + u128::from(before.protocol.totals.rewards_outstanding);
+        let headroom = u128::from(before.governance.settings.supply_cap).saturating_sub(committed);
+        let p = &start.params;
+        let remint = e.tokens_burned.min(p.net_remint_cap);
+        let emission = u128::from(start.scheduled) + u128::from(remint);
+        let emitted = emission.min(headroom);
+        let expected = u64::try_from(emitted)
+            .ok()
+            .and_then(|emitted| {
+                rewards::split_emission(
+                    emitted,
+                    p.split.usage_bps,
+                    p.split.contribution_bps,
+                    p.split.treasury_bps,
+                )
+                .ok()
+            })
+            .map(|parts| {
+                let usage = if e.usage_units > 0 { parts.usage } else { 0 };
+                let contribution = if e.contribution_units > 0 {
+                    parts.contribution
+                } else {
+                    0
+                };
+                let not_emitted = emission
+                    - (u128::from(usage) + u128::from(contribution) + u128::from(parts.treasury));
+                (
+                    u128::from(remint),
+                    emission,
+                    usage,
+                    contribution,
+                    parts.treasury,
+                    not_emitted,
+                )
+            });
+        let actual = (
+            u128::from(e.remint),
+            u128::from(e.emission),
+            e.usage_pool,
+            e.contribution_pool,
+            e.treasury_amount,
+            u128::from(e.not_emitted),
+        );
+        if expected != Some(actual) {
+            out.push(format!(
+                "invariant 7: epoch {index} closed with (remint, emission, usage pool, contribution pool, treasury, not emitted) = {actual:?}, but the re-mint cap {} and split {:?} recorded when it started give {expected:?}",
+                p.net_remint_cap, p.split
+            ));
+        }
+    }
+    // Purchases are made at the price of their epoch and, with work, never change.
+    if let Some(before) = previous {
+        for (index, was) in &before.epochs {
+            let Some(e) = s.epochs.get(index) else {
+                out.push(format!("invariant 7: epoch {index} disappeared"));
+                continue;
+            };
+            for (name, then, now) in [
+                ("tokens burned", was.tokens_burned, e.tokens_burned),
+                ("credits minted", was.credits_minted, e.credits_minted),
+                ("credits burned", was.credits_burned, e.credits_burned),
+                ("usage units", was.usage_units, e.usage_units),
+                (
+                    "contribution units",
+                    was.contribution_units,
+                    e.contribution_units,
+                ),
+            ] {
+                if now < then {
+                    out.push(format!(
+                        "invariant 7: epoch {index} {name} went down from {then} to {now}"
+                    ));
+                }
+            }
+        }
+        for (index, e) in &s.epochs {
+            let was = before.epochs.get(index).cloned().unwrap_or_default();
+            let tokens = e.tokens_burned.saturating_sub(was.tokens_burned);
+            let credits = e.credits_minted.saturating_sub(was.credits_minted);
+            if tokens == 0 && credits == 0 {
+                continue;
+            }
+            let Some(start) = started.started.get(index) else {
+                out.push(format!(
+                    "invariant 7: a purchase in epoch {index}, which has not started"
+                ));
+                continue;
+            };
+            started.purchases_checked += 1;
+            let p = &start.params;
+            let for_tokens = price::credits_for_tokens(
+                tokens,
+                p.credit_price_micro_usd,
+                ctx.token_decimals,
+                p.price_mantissa,
+                p.price_expo,
+            );
+            let for_credits = price::tokens_for_credits(
+                credits,
+                p.credit_price_micro_usd,
+                ctx.token_decimals,
+                p.price_mantissa,
+                p.price_expo,
+            );
+            if tokens == 0
+                || credits == 0
+                || (for_tokens != Ok(credits) && for_credits != Ok(tokens))
+            {
+                out.push(format!(
+                    "invariant 7: a purchase in epoch {index} burned {tokens} tokens for {credits} credits, not at the price recorded when the epoch started (credit {} micro-USD, token {} x 10^{})",
+                    p.credit_price_micro_usd, p.price_mantissa, p.price_expo
+                ));
+            }
+        }
+    }
+    // Record every epoch that has started by now.
+    if s.now < ctx.genesis_time || ctx.epoch_length_secs == 0 {
+        return;
+    }
+    let current = (s.now - ctx.genesis_time) as u64 / ctx.epoch_length_secs;
+    let first = started
+        .started
+        .keys()
+        .next_back()
+        .map_or(0, |last| last + 1);
+    for index in first..=current {
+        match schedule::emission(&s.governance.settings.schedule, index) {
+            Ok(scheduled) => {
+                started.started.insert(
+                    index,
+                    EpochStart {
+                        scheduled,
+                        params: s.governance.params_at(index),
+                        schedule: s.governance.settings.schedule.clone(),
+                        later_params: s.governance.params_at(u64::MAX),
+                    },
+                );
+            }
+            Err(error) => out.push(format!(
+                "invariant 7: the schedule in force when epoch {index} started is invalid: {error:?}"
+            )),
+        }
+    }
 }

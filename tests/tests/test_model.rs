@@ -1,28 +1,42 @@
 //! Model-based scenario test: random operations against the program (in the embedded
 //! runtime) and against the plain-Rust reference model (`bme_tests::model`), compared
-//! field by field after every step, with DESIGN.md's invariants checked on the chain.
+//! field by field after every step, with DESIGN.md's invariants checked on the chain
+//! (and on the model).
+//!
+//! The operations are the flows (buy, settle, report, close, claim), clock warps, and
+//! governance: proposals of every changeable parameter (the price source as a fixed
+//! price only; in and out of bounds, by the authority and by others), applying them (sometimes before the timelock ends, or
+//! while an earlier staged change is not yet in force), cancelling, pausing and
+//! unpausing. Invariant 7 records what governs each epoch when it starts and checks
+//! its close against that record.
 //!
 //! Scenario `i` uses seed `base + i` and is reproducible on its own:
 //!
 //! ```text
 //! BME_MODEL_SEED=<n>          run only that seed
 //! BME_MODEL_SCENARIOS=<n>     number of scenarios (default 200)
-//! BME_MODEL_STEPS=<n>         steps per scenario (default 30)
+//! BME_MODEL_STEPS=<n>         steps per scenario (default 50)
 //! BME_MODEL_BASE=<n>          first seed (default 1)
 //! ```
 
 use std::collections::BTreeMap;
 
 use anchor_lang::AccountDeserialize;
+use bme::constants::{PAUSE_ALL, PAUSE_BUY, PAUSE_CLAIM, PAUSE_REPORT, PAUSE_SETTLE};
 use bme::instructions::{BuyCreditsArgs, CloseEpochArgs, Purchase};
-use bme::math::schedule::{max_emission, Segment};
-use bme::state::{Channel, Epoch, OracleSet, Protocol, Provider};
+use bme::math::schedule::{self, max_emission, Segment};
+use bme::math::MAX_SEGMENTS;
+use bme::state::{
+    Channel, Epoch, OracleSet, ParameterChange, PendingChange, PoolSplit, PriceSource, Protocol,
+    Provider,
+};
 use bme_client::receipt::SignedReceipt;
 use bme_client::{ix, pda};
 use bme_tests::genesis::{Network, DECIMALS};
 use bme_tests::model::{
-    check_invariants, CustomerView, EpochView, InvariantContext, Model, Op, Params, ProtocolView,
-    ProviderView, SlotView, StateView, TotalsView,
+    check_invariants, Actor, Change, CustomerView, EpochView, GovernanceView, InvariantContext,
+    Model, Op, OracleId, Params, PendingView, ProtocolView, ProviderView, Settings, SlotView,
+    Split, StagedView, StartedEpochs, StateView, TotalsView,
 };
 use bme_tests::{custom_code, TestFixture, SPL_TOKEN, TOKEN_2022};
 use solana_program_test::BanksClientError;
@@ -36,8 +50,11 @@ use solana_sdk::transaction::VersionedTransaction;
 const CUSTOMERS: usize = 3;
 const PROVIDERS: usize = 3;
 const ORACLES: usize = 3;
-/// Oracle id of a key the oracle set does not know.
+/// Oracle id of a key the oracle set does not know at genesis.
 const ROGUE_ORACLE: usize = ORACLES;
+/// Oracle keys the scenarios know: the registered ones, the rogue one and a spare one
+/// (governance may add either).
+const ORACLE_KEYS: usize = ORACLES + 2;
 /// Network-token supply premined before the protocol adopts the mint.
 const PREMINE: u64 = 100_000_000;
 
@@ -86,6 +103,13 @@ impl Rng {
     fn index(&mut self, len: usize) -> usize {
         self.below(len as u64) as usize
     }
+
+    fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            let j = self.index(i + 1);
+            items.swap(i, j);
+        }
+    }
 }
 
 /// How a scenario's protocol is set up, drawn from its seed.
@@ -93,6 +117,22 @@ struct Config {
     params: Params,
     token_program: Pubkey,
     customer_tokens: Vec<u64>,
+    profile: Profile,
+}
+
+/// How much a scenario governs.
+#[derive(Clone, Copy)]
+struct Profile {
+    /// Share of the steps that are governance operations, in percent.
+    governance_percent: u64,
+    /// Chance, in percent, that a step applies a proposal whose timelock has passed.
+    apply_due_percent: u64,
+    /// Chance, in percent, that a step closes the next epoch when it may close (so
+    /// that the epochs an applied change governs close within a short scenario).
+    close_due_percent: u64,
+    /// Chance, in percent, that a step moves the clock past the next epoch boundary
+    /// and its grace period (likewise).
+    next_epoch_percent: u64,
 }
 
 fn random_schedule(rng: &mut Rng) -> Vec<Segment> {
@@ -199,6 +239,39 @@ fn random_config(rng: &mut Rng) -> Config {
     let customer_tokens = (0..CUSTOMERS)
         .map(|_| rng.range(20_000, 3_000_000))
         .collect();
+    // A third of the seeds govern a lot, with short timelocks, so that applied
+    // changes reach the epochs they govern within a short scenario; the others
+    // govern now and then, with timelocks up to two epochs.
+    let governance_heavy = rng.chance(35);
+    let profile = if governance_heavy {
+        Profile {
+            governance_percent: 25,
+            apply_due_percent: 25,
+            close_due_percent: 30,
+            next_epoch_percent: 10,
+        }
+    } else {
+        Profile {
+            governance_percent: 10,
+            apply_due_percent: 8,
+            close_due_percent: 0,
+            next_epoch_percent: 0,
+        }
+    };
+    let timelock_secs = match rng.below(4) {
+        0 => 0,
+        1 => rng.range(1, epoch_length_secs / 4),
+        _ if governance_heavy => rng.range(1, epoch_length_secs / 2),
+        2 => rng.range(epoch_length_secs / 4, epoch_length_secs),
+        _ => rng.range(epoch_length_secs, 2 * epoch_length_secs),
+    };
+    // Emission bounds from tight to none.
+    let max_emission_change_bps = match rng.below(4) {
+        0 => rng.range(1, 500),
+        1 => rng.range(500, 2_000),
+        2 => rng.range(2_000, 10_000),
+        _ => 1_000,
+    } as u16;
     let params = Params {
         genesis_time: 0,
         epoch_length_secs,
@@ -217,6 +290,8 @@ fn random_config(rng: &mut Rng) -> Config {
         rate_limit_max_per_window,
         oracle_count: ORACLES,
         oracle_threshold: 2,
+        timelock_secs,
+        max_emission_change_bps,
     };
     Config {
         params,
@@ -226,6 +301,7 @@ fn random_config(rng: &mut Rng) -> Config {
             TOKEN_2022
         },
         customer_tokens,
+        profile,
     }
 }
 
@@ -237,8 +313,96 @@ struct Chain {
     /// (provider account, destination token account).
     providers: Vec<(Pubkey, Pubkey)>,
     rogue_oracle: Keypair,
+    spare_oracle: Keypair,
+    /// May pause only (set at setup; genesis makes the authority the guardian).
+    guardian: Keypair,
+    /// Neither authority nor guardian.
+    stranger: Keypair,
     lookup_table: AddressLookupTableAccount,
     epoch_addresses: BTreeMap<u64, Pubkey>,
+}
+
+/// The program's change for a model change (oracle ids are indices into `keys`).
+fn to_program_change(change: &Change, keys: &[Pubkey]) -> ParameterChange {
+    match change {
+        Change::Schedule(segments) => ParameterChange::Schedule {
+            segments: segments.clone(),
+        },
+        Change::PoolSplit(split) => ParameterChange::PoolSplit {
+            split: PoolSplit {
+                usage_bps: split.usage_bps,
+                contribution_bps: split.contribution_bps,
+                treasury_bps: split.treasury_bps,
+            },
+        },
+        Change::NetRemintCap(cap) => ParameterChange::NetRemintCap { cap: *cap },
+        Change::CreditPrice(micro_usd) => ParameterChange::CreditPrice {
+            micro_usd: *micro_usd,
+        },
+        Change::FixedPrice { price, expo } => ParameterChange::PriceSource {
+            source: PriceSource::Fixed {
+                price: *price,
+                expo: *expo,
+            },
+        },
+        Change::GracePeriod(secs) => ParameterChange::GracePeriod { secs: *secs },
+        Change::OracleSet { oracles, threshold } => ParameterChange::OracleSet {
+            oracles: oracles.iter().map(|id| keys[*id]).collect(),
+            threshold: *threshold,
+        },
+        Change::MintRateLimit {
+            window_secs,
+            max_per_window,
+        } => ParameterChange::MintRateLimit {
+            window_secs: *window_secs,
+            max_per_window: *max_per_window,
+        },
+        Change::SupplyCap(cap) => ParameterChange::SupplyCap { cap: *cap },
+        Change::Timelock(secs) => ParameterChange::Timelock { secs: *secs },
+    }
+}
+
+/// The model's change for a change read from the chain.
+fn from_program_change(change: &ParameterChange, keys: &[Pubkey]) -> Change {
+    match change {
+        ParameterChange::Schedule { segments } => Change::Schedule(segments.clone()),
+        ParameterChange::PoolSplit { split } => Change::PoolSplit(Split {
+            usage_bps: split.usage_bps,
+            contribution_bps: split.contribution_bps,
+            treasury_bps: split.treasury_bps,
+        }),
+        ParameterChange::NetRemintCap { cap } => Change::NetRemintCap(*cap),
+        ParameterChange::CreditPrice { micro_usd } => Change::CreditPrice(*micro_usd),
+        ParameterChange::PriceSource {
+            source: PriceSource::Fixed { price, expo },
+        } => Change::FixedPrice {
+            price: *price,
+            expo: *expo,
+        },
+        ParameterChange::PriceSource { source } => {
+            panic!("the scenarios never propose a Pyth source, chain has {source:?}")
+        }
+        ParameterChange::GracePeriod { secs } => Change::GracePeriod(*secs),
+        ParameterChange::OracleSet { oracles, threshold } => Change::OracleSet {
+            oracles: oracles.iter().map(|key| oracle_id(keys, key)).collect(),
+            threshold: *threshold,
+        },
+        ParameterChange::MintRateLimit {
+            window_secs,
+            max_per_window,
+        } => Change::MintRateLimit {
+            window_secs: *window_secs,
+            max_per_window: *max_per_window,
+        },
+        ParameterChange::SupplyCap { cap } => Change::SupplyCap(*cap),
+        ParameterChange::Timelock { secs } => Change::Timelock(*secs),
+    }
+}
+
+fn oracle_id(keys: &[Pubkey], key: &Pubkey) -> OracleId {
+    keys.iter()
+        .position(|k| k == key)
+        .unwrap_or_else(|| panic!("unknown oracle key {key} on chain"))
 }
 
 /// Creates an address lookup table holding `addresses` (usable from the next slot).
@@ -342,6 +506,8 @@ impl Chain {
             args.rate_limit_window_secs = p.rate_limit_window_secs;
             args.rate_limit_max_per_window = p.rate_limit_max_per_window;
             args.oracle_threshold = p.oracle_threshold as u8;
+            args.timelock_secs = p.timelock_secs;
+            args.max_emission_change_bps = p.max_emission_change_bps;
         })
         .await
         .expect("genesis");
@@ -372,14 +538,49 @@ impl Chain {
             addresses.push(network.credit_account(&customer.pubkey()));
         }
         let lookup_table = create_lookup_table(&mut fixture, addresses).await;
+        let guardian = Keypair::new();
+        let set_guardian = ix::set_guardian(
+            network.authority.pubkey(),
+            network.protocol,
+            guardian.pubkey(),
+        );
+        let authority = network.authority.insecure_clone();
+        fixture.send_ok(&[set_guardian], &[&authority]).await;
         Chain {
             fixture,
             network,
             customers,
             providers,
             rogue_oracle: Keypair::new(),
+            spare_oracle: Keypair::new(),
+            guardian,
+            stranger: Keypair::new(),
             lookup_table,
             epoch_addresses: BTreeMap::new(),
+        }
+    }
+
+    /// Oracle keys by [`OracleId`]: the registered ones, then the rogue and spare ones.
+    fn oracle_keys(&self) -> Vec<Pubkey> {
+        let mut keys: Vec<Pubkey> = self.network.oracles.iter().map(|k| k.pubkey()).collect();
+        keys.push(self.rogue_oracle.pubkey());
+        keys.push(self.spare_oracle.pubkey());
+        keys
+    }
+
+    fn oracle_keypair(&self, id: OracleId) -> &Keypair {
+        match id {
+            _ if id < ORACLES => &self.network.oracles[id],
+            ROGUE_ORACLE => &self.rogue_oracle,
+            _ => &self.spare_oracle,
+        }
+    }
+
+    fn actor(&self, actor: Actor) -> Keypair {
+        match actor {
+            Actor::Authority => self.network.authority.insecure_clone(),
+            Actor::Guardian => self.guardian.insecure_clone(),
+            Actor::Stranger => self.stranger.insecure_clone(),
         }
     }
 
@@ -454,16 +655,8 @@ impl Chain {
                 entries,
                 signers,
             } => {
-                let keys: Vec<&Keypair> = signers
-                    .iter()
-                    .map(|id| {
-                        if *id < ORACLES {
-                            &n.oracles[*id]
-                        } else {
-                            &self.rogue_oracle
-                        }
-                    })
-                    .collect();
+                let keys: Vec<&Keypair> =
+                    signers.iter().map(|id| self.oracle_keypair(*id)).collect();
                 let entries: Vec<(Pubkey, u64)> = entries
                     .iter()
                     .map(|(provider, units)| (self.providers[*provider].0, *units))
@@ -502,6 +695,32 @@ impl Chain {
                     epochs,
                 );
                 self.fixture.send(&[claim], &[]).await
+            }
+            Op::Propose { by, change } => {
+                let signer = self.actor(*by);
+                let change = to_program_change(change, &self.oracle_keys());
+                let propose =
+                    ix::propose_change(signer.pubkey(), payer, n.protocol, n.token_mint, change);
+                self.fixture.send(&[propose], &[&signer]).await
+            }
+            Op::Apply => {
+                let apply = ix::apply_change(n.protocol, n.token_mint);
+                self.fixture.send(&[apply], &[]).await
+            }
+            Op::Cancel { by } => {
+                let signer = self.actor(*by);
+                let cancel = ix::cancel_change(signer.pubkey(), n.protocol);
+                self.fixture.send(&[cancel], &[&signer]).await
+            }
+            Op::Pause { by, flags } => {
+                let signer = self.actor(*by);
+                let pause = ix::pause(signer.pubkey(), n.protocol, *flags);
+                self.fixture.send(&[pause], &[&signer]).await
+            }
+            Op::Unpause { by, flags } => {
+                let signer = self.actor(*by);
+                let unpause = ix::unpause(signer.pubkey(), n.protocol, *flags);
+                self.fixture.send(&[unpause], &[&signer]).await
             }
         }
     }
@@ -623,6 +842,64 @@ impl Chain {
         }
         let protocol: Protocol = self.fixture.account(&protocol_key).await;
         let oracle_set: OracleSet = self.fixture.account(&pda::oracle_set(&protocol_key)).await;
+        let keys = self.oracle_keys();
+        let pending = match self
+            .fixture
+            .raw_account(&pda::pending_change(&protocol_key))
+            .await
+        {
+            None => None,
+            Some(raw) => {
+                let p = PendingChange::try_deserialize(&mut raw.data.as_slice())
+                    .expect("pending change account");
+                assert_eq!(p.protocol, protocol_key, "pending change protocol");
+                Some(PendingView {
+                    active: p.active,
+                    sequence: p.sequence,
+                    proposed_at: p.proposed_at,
+                    earliest_apply: p.earliest_apply,
+                    change: from_program_change(&p.change, &keys),
+                })
+            }
+        };
+        let PriceSource::Fixed {
+            price: price_mantissa,
+            expo: price_expo,
+        } = protocol.price_source
+        else {
+            panic!("the scenarios run at a fixed price");
+        };
+        let governance = GovernanceView {
+            paused: protocol.paused,
+            settings: Settings {
+                schedule: protocol.schedule.clone(),
+                split: Split {
+                    usage_bps: protocol.split.usage_bps,
+                    contribution_bps: protocol.split.contribution_bps,
+                    treasury_bps: protocol.split.treasury_bps,
+                },
+                net_remint_cap: protocol.net_remint_cap,
+                supply_cap: protocol.supply_cap,
+                credit_price_micro_usd: protocol.credit_price_micro_usd,
+                price_mantissa,
+                price_expo,
+                grace_period_secs: protocol.grace_period_secs,
+                rate_window_secs: protocol.mint_rate_limit.window_secs,
+                rate_max_per_window: protocol.mint_rate_limit.max_per_window,
+                timelock_secs: protocol.timelock_secs,
+                oracles: oracle_set
+                    .oracles
+                    .iter()
+                    .map(|key| oracle_id(&keys, key))
+                    .collect(),
+                oracle_threshold: oracle_set.threshold,
+            },
+            staged: protocol.staged.as_ref().map(|staged| StagedView {
+                from_epoch: staged.from_epoch,
+                change: from_program_change(&staged.change, &keys),
+            }),
+            pending,
+        };
         let t = protocol.totals;
         StateView {
             now: clock.unix_timestamp,
@@ -649,14 +926,39 @@ impl Chain {
                 minted_in_window: protocol.mint_rate_limit.minted_in_window,
             },
             last_sequence: oracle_set.last_sequence,
+            governance,
         }
     }
 }
 
 // ---- operation generator -------------------------------------------------------
 
-fn generate(rng: &mut Rng, model: &Model) -> Op {
+fn generate(rng: &mut Rng, model: &Model, profile: Profile) -> Op {
     let closable = model.now() >= model.closable_at(model.next_epoch_to_close());
+    // A proposal whose timelock has passed is applied soon (it is permissionless).
+    let due = model
+        .governance()
+        .pending
+        .as_ref()
+        .is_some_and(|p| p.active && p.earliest_apply <= model.now());
+    if due && rng.chance(profile.apply_due_percent) {
+        return Op::Apply;
+    }
+    if closable && rng.chance(profile.close_due_percent) {
+        return Op::Close {
+            epoch: model.next_epoch_to_close(),
+        };
+    }
+    if rng.chance(profile.next_epoch_percent) {
+        let next = model.current_epoch() + 1;
+        let grace = model.params_at(next - 1).grace_period_secs as i64;
+        return Op::Warp {
+            to: model.epoch_start(next) + grace + rng.below(10) as i64,
+        };
+    }
+    if rng.chance(profile.governance_percent) {
+        return generate_governance(rng, model);
+    }
     match rng.below(100) {
         0..=21 => generate_buy(rng, model),
         22..=44 => generate_settle(rng, model),
@@ -805,19 +1107,37 @@ fn generate_report(rng: &mut Rng, model: &Model) -> Op {
         let at = rng.index(entries.len());
         entries[at].1 = 0;
     }
-    let first = rng.index(ORACLES);
-    let second = (first + 1 + rng.index(ORACLES - 1)) % ORACLES;
-    let third = (0..ORACLES)
-        .find(|o| *o != first && *o != second)
-        .expect("3");
-    let signers = match rng.below(100) {
-        0..=67 => vec![first, second],
-        68..=79 => vec![first, second, third],
-        80..=86 => vec![first],
-        87..=92 => vec![first, first],
-        _ if rng.chance(50) => vec![ROGUE_ORACLE, first],
-        _ => vec![first, ROGUE_ORACLE, second],
+    // Signers from the oracle set that attests the epoch (governance may change it).
+    let (set, threshold) = model.oracles_at(epoch);
+    let threshold = usize::from(threshold);
+    let mut order = set.clone();
+    rng.shuffle(&mut order);
+    let outsiders: Vec<OracleId> = (0..ORACLE_KEYS).filter(|o| !set.contains(o)).collect();
+    let take = |n: usize| -> Vec<OracleId> { order.iter().copied().take(n).collect() };
+    let mut signers = match rng.below(100) {
+        0..=67 => take(threshold),
+        68..=79 => take(threshold + 1),
+        80..=86 => take(threshold.saturating_sub(1).max(1)),
+        87..=92 => {
+            let mut signers = take(threshold.max(1));
+            if !signers.is_empty() {
+                let twice = signers[rng.index(signers.len())];
+                signers.insert(rng.index(signers.len() + 1), twice);
+            }
+            signers
+        }
+        _ => {
+            let mut signers = take(threshold);
+            if !outsiders.is_empty() {
+                let outsider = outsiders[rng.index(outsiders.len())];
+                signers.insert(rng.index(signers.len() + 1), outsider);
+            }
+            signers
+        }
     };
+    if signers.is_empty() {
+        signers.push(rng.index(ORACLE_KEYS));
+    }
     Op::Report {
         epoch,
         sequence,
@@ -829,7 +1149,14 @@ fn generate_report(rng: &mut Rng, model: &Model) -> Op {
 fn generate_warp(rng: &mut Rng, model: &Model) -> Op {
     let now = model.now();
     let length = model.params.epoch_length_secs as i64;
-    let grace = model.params.grace_period_secs;
+    let grace = model.params_at(model.current_epoch()).grace_period_secs;
+    // To the end of a proposal's timelock (or one second before).
+    if let Some(pending) = model.governance().pending.as_ref() {
+        if pending.active && pending.earliest_apply > now && rng.chance(35) {
+            let to = pending.earliest_apply - i64::from(rng.chance(25));
+            return Op::Warp { to: to.max(now) };
+        }
+    }
     let next_start = model.epoch_start(model.current_epoch() + 1);
     let closable = model.closable_at(model.next_epoch_to_close());
     let to = match rng.below(100) {
@@ -871,6 +1198,372 @@ fn generate_claim(rng: &mut Rng, model: &Model) -> Op {
     Op::Claim { provider, epochs }
 }
 
+// ---- governance ------------------------------------------------------------------
+
+fn generate_governance(rng: &mut Rng, model: &Model) -> Op {
+    let g = model.governance();
+    if g.paused != 0 && rng.chance(40) {
+        return generate_unpause(rng, model);
+    }
+    let roll = rng.below(100);
+    if g.pending_active() {
+        match roll {
+            0..=54 => Op::Apply,
+            55..=69 => Op::Cancel {
+                by: signer(rng, [80, 10]),
+            },
+            // One proposal at a time.
+            70..=77 => generate_propose(rng, model),
+            78..=91 => generate_pause(rng),
+            _ => generate_unpause(rng, model),
+        }
+    } else {
+        match roll {
+            0..=64 => generate_propose(rng, model),
+            // Nothing to apply or cancel (or no proposal account yet).
+            65..=70 => Op::Apply,
+            71..=75 => Op::Cancel {
+                by: signer(rng, [80, 10]),
+            },
+            76..=91 => generate_pause(rng),
+            _ => generate_unpause(rng, model),
+        }
+    }
+}
+
+/// The authority, the guardian or a stranger, with the given percentages for the
+/// first two.
+fn signer(rng: &mut Rng, [authority, guardian]: [u64; 2]) -> Actor {
+    let roll = rng.below(100);
+    if roll < authority {
+        Actor::Authority
+    } else if roll < authority + guardian {
+        Actor::Guardian
+    } else {
+        Actor::Stranger
+    }
+}
+
+/// One flag mostly; sometimes several, none, or a bit that is no flag.
+fn pause_flags(rng: &mut Rng) -> u8 {
+    let flags = [PAUSE_BUY, PAUSE_SETTLE, PAUSE_REPORT, PAUSE_CLAIM];
+    match rng.below(100) {
+        0..=79 => flags[rng.index(flags.len())],
+        80..=89 => rng.range(1, u64::from(PAUSE_ALL)) as u8,
+        90..=94 => 0,
+        _ => (1u8 << rng.range(4, 7)) | flags[rng.index(flags.len())],
+    }
+}
+
+fn generate_pause(rng: &mut Rng) -> Op {
+    Op::Pause {
+        by: signer(rng, [40, 50]),
+        flags: pause_flags(rng),
+    }
+}
+
+fn generate_unpause(rng: &mut Rng, model: &Model) -> Op {
+    let paused = model.governance().paused;
+    let flags = if paused != 0 && rng.chance(70) {
+        paused
+    } else {
+        pause_flags(rng)
+    };
+    Op::Unpause {
+        by: signer(rng, [82, 13]),
+        flags,
+    }
+}
+
+fn generate_propose(rng: &mut Rng, model: &Model) -> Op {
+    let change = match rng.below(100) {
+        0..=21 => generate_schedule_change(rng, model),
+        22..=29 => generate_split_change(rng),
+        30..=37 => generate_remint_cap_change(rng, model),
+        38..=45 => generate_credit_price_change(rng),
+        46..=54 => generate_fixed_price_change(rng),
+        55..=62 => generate_grace_change(rng, model),
+        63..=71 => generate_rate_limit_change(rng, model),
+        72..=82 => generate_supply_cap_change(rng, model),
+        83..=90 => generate_timelock_change(rng, model),
+        _ => generate_oracle_set_change(rng),
+    };
+    Op::Propose {
+        by: signer(rng, [92, 4]),
+        change,
+    }
+}
+
+/// A segment from `start_epoch` with `initial_emission`: constant, halving or decaying.
+fn new_segment(rng: &mut Rng, start_epoch: u64, initial_emission: u64) -> Segment {
+    let mut segment = Segment {
+        start_epoch,
+        initial_emission,
+        halving_interval: 0,
+        decay_bps: 0,
+        floor: 0,
+    };
+    match rng.below(3) {
+        0 => {}
+        1 => {
+            segment.halving_interval = rng.range(1, 4);
+            if rng.chance(50) {
+                segment.floor = initial_emission / 8;
+            }
+        }
+        _ => {
+            segment.decay_bps = rng.range(500, 5_000) as u16;
+            if rng.chance(50) {
+                segment.floor = initial_emission / 20;
+            }
+        }
+    }
+    segment
+}
+
+/// The most an emission may move from `old` where a new schedule can jump.
+fn allowed_change(old: u64, bps: u16) -> u64 {
+    (u128::from(old) * u128::from(bps) / 10_000) as u64
+}
+
+/// An emission within the bound of `old`.
+fn within_bound(rng: &mut Rng, old: u64, bps: u16) -> u64 {
+    let allowed = allowed_change(old, bps);
+    rng.range(old - allowed, old.saturating_add(allowed))
+}
+
+/// An emission just beyond the bound of `old` (above it, or below when it can be).
+fn beyond_bound(rng: &mut Rng, old: u64, bps: u16) -> u64 {
+    let allowed = allowed_change(old, bps);
+    if old > allowed + 1 && rng.chance(40) {
+        let low = old - allowed;
+        low - rng.range(1, (low - 1).min(1_000))
+    } else {
+        old.saturating_add(allowed)
+            .saturating_add(rng.range(1, old / 4 + 10))
+    }
+}
+
+/// A new schedule: within the emission bound from the effective epoch on (one or two
+/// new segments), beyond it, retroactive (a segment before the effective epoch
+/// differs), malformed, or the same schedule.
+fn generate_schedule_change(rng: &mut Rng, model: &Model) -> Change {
+    let old = model.settings().schedule.clone();
+    let bps = model.params.max_emission_change_bps;
+    // The epoch `propose_change` checks against (applying later moves it on).
+    let effective = model.propose_effective_epoch();
+    let emission_at = |epoch: u64| schedule::emission(&old, epoch).unwrap_or(0);
+    let mut new: Vec<Segment> = old
+        .iter()
+        .copied()
+        .filter(|s| s.start_epoch < effective)
+        .collect();
+    match rng.below(100) {
+        0..=51 => {
+            // From the effective epoch, or a little later (an apply after the epoch in
+            // which the timelock ends makes a change from the effective epoch on
+            // retroactive).
+            let start = effective
+                + match rng.below(100) {
+                    0..=34 => 0,
+                    35..=74 => 1,
+                    _ => rng.range(2, 3),
+                };
+            let initial = within_bound(rng, emission_at(start), bps);
+            new.push(new_segment(rng, start, initial));
+            if rng.chance(35) {
+                let second = start + rng.range(1, 4);
+                let initial = within_bound(rng, emission_at(second), bps);
+                new.push(new_segment(rng, second, initial));
+            }
+        }
+        52..=65 => {
+            let start = effective + rng.below(2);
+            let initial = beyond_bound(rng, emission_at(start), bps);
+            new.push(new_segment(rng, start, initial));
+        }
+        66..=78 => {
+            let last = new.last().map_or(0, |s| s.start_epoch);
+            if last + 1 < effective && rng.chance(50) {
+                // A new segment starting before the effective epoch.
+                let start = rng.range(last + 1, effective - 1);
+                new.push(new_segment(rng, start, emission_at(start)));
+            } else {
+                // A segment already in force, altered.
+                let i = rng.index(new.len());
+                new[i].initial_emission = new[i].initial_emission.saturating_add(rng.range(1, 100));
+            }
+        }
+        79..=90 => {
+            let last = new.last().map_or(0, |s| s.start_epoch);
+            let mut bad = new_segment(rng, last.max(effective) + 1, emission_at(effective));
+            match rng.below(7) {
+                0 => new.clear(),
+                1 => new[0].start_epoch = 1,
+                2 => {
+                    bad.start_epoch = last;
+                    new.push(bad);
+                }
+                3 => {
+                    bad.halving_interval = 1;
+                    bad.decay_bps = 100;
+                    new.push(bad);
+                }
+                4 => {
+                    bad.halving_interval = 0;
+                    bad.decay_bps = 10_000;
+                    new.push(bad);
+                }
+                5 => {
+                    bad.floor = bad.initial_emission + 1;
+                    new.push(bad);
+                }
+                _ => {
+                    while new.len() <= MAX_SEGMENTS {
+                        let start = new.last().map_or(0, |s| s.start_epoch + 1).max(effective);
+                        new.push(new_segment(rng, start, emission_at(start)));
+                    }
+                }
+            }
+        }
+        _ => new = old.clone(),
+    }
+    Change::Schedule(new)
+}
+
+fn generate_split_change(rng: &mut Rng) -> Change {
+    let usage = rng.range(0, 10_000);
+    let contribution = rng.range(0, 10_000 - usage);
+    let mut treasury = 10_000 - usage - contribution;
+    if rng.chance(20) {
+        treasury = if treasury > 0 && rng.chance(50) {
+            treasury - 1
+        } else {
+            treasury + rng.range(1, 50)
+        };
+    }
+    Change::PoolSplit(Split {
+        usage_bps: usage as u16,
+        contribution_bps: contribution as u16,
+        treasury_bps: treasury as u16,
+    })
+}
+
+fn generate_remint_cap_change(rng: &mut Rng, model: &Model) -> Change {
+    let limit = model
+        .params_at(model.propose_effective_epoch())
+        .rate_max_per_window;
+    // The largest cap the rate limit allows: 2 × (largest emission + cap) ≤ limit.
+    let room = (limit / 2).saturating_sub(max_emission(&model.settings().schedule));
+    Change::NetRemintCap(match rng.below(100) {
+        0..=59 => rng.range(0, room),
+        60..=84 => room + rng.range(1, 1_000),
+        85..=94 => 0,
+        _ => u64::MAX,
+    })
+}
+
+fn generate_credit_price_change(rng: &mut Rng) -> Change {
+    Change::CreditPrice(if rng.chance(85) { rng.range(1, 60) } else { 0 })
+}
+
+fn generate_fixed_price_change(rng: &mut Rng) -> Change {
+    let (price, expo) = match rng.below(100) {
+        0..=54 => (rng.range(20_000_000, 1_000_000_000), -8),
+        55..=64 => (rng.range(2_000_000, 100_000_000), -7),
+        65..=81 => (0, -8),
+        _ => (rng.range(1, 1_000), if rng.chance(50) { 19 } else { -19 }),
+    };
+    Change::FixedPrice { price, expo }
+}
+
+fn generate_grace_change(rng: &mut Rng, model: &Model) -> Change {
+    let length = model.params.epoch_length_secs;
+    Change::GracePeriod(match rng.below(100) {
+        0..=39 => rng.range(0, length / 10),
+        40..=69 => rng.range(0, length - 1),
+        _ => rng.range(length, 2 * length),
+    })
+}
+
+fn generate_rate_limit_change(rng: &mut Rng, model: &Model) -> Change {
+    let length = model.params.epoch_length_secs;
+    let remint_cap = model
+        .params_at(model.propose_effective_epoch())
+        .net_remint_cap;
+    let least = max_emission(&model.settings().schedule)
+        .saturating_add(remint_cap)
+        .saturating_mul(2);
+    let window_secs = rng.range((length / 2).max(1), length * 8);
+    let (window_secs, max_per_window) = match rng.below(100) {
+        0..=64 => (window_secs, least.saturating_add(rng.range(0, least / 2))),
+        65..=84 => (window_secs, least.saturating_sub(rng.range(1, 10))),
+        85..=92 => (0, least),
+        _ => (
+            model.params.rate_limit_window_secs,
+            model.params.rate_limit_max_per_window,
+        ),
+    };
+    Change::MintRateLimit {
+        window_secs,
+        max_per_window,
+    }
+}
+
+fn generate_supply_cap_change(rng: &mut Rng, model: &Model) -> Change {
+    let committed = model.committed();
+    let cap = model.settings().supply_cap;
+    let largest = max_emission(&model.settings().schedule);
+    Change::SupplyCap(match rng.below(100) {
+        // Down, tight enough for the clamp to bind soon.
+        0..=24 => {
+            committed
+                + rng
+                    .range(0, largest.saturating_mul(2))
+                    .min(cap.saturating_sub(committed))
+        }
+        25..=39 => rng.range(committed, cap),
+        // Below what is already minted or owed.
+        40..=64 => committed.saturating_sub(rng.range(1, 1_000)),
+        // Up.
+        65..=89 => cap.saturating_add(rng.range(1, 1_000)),
+        _ => cap,
+    })
+}
+
+fn generate_timelock_change(rng: &mut Rng, model: &Model) -> Change {
+    let timelock = model.settings().timelock_secs;
+    let length = model.params.epoch_length_secs;
+    Change::Timelock(match rng.below(100) {
+        0..=54 => timelock + rng.range(0, length / 2),
+        55..=59 => timelock,
+        _ if timelock > 0 => timelock - rng.range(1, timelock),
+        _ => timelock + 1,
+    })
+}
+
+fn generate_oracle_set_change(rng: &mut Rng) -> Change {
+    let mut ids: Vec<OracleId> = (0..ORACLE_KEYS).collect();
+    rng.shuffle(&mut ids);
+    ids.truncate(rng.range(1, 4) as usize);
+    let len = ids.len() as u64;
+    let (oracles, threshold) = match rng.below(100) {
+        0..=49 => (ids, rng.range(1, len)),
+        50..=54 => (vec![], 0),
+        55..=69 => {
+            let twice = ids[rng.index(ids.len())];
+            ids.insert(rng.index(ids.len() + 1), twice);
+            (ids, 1)
+        }
+        70..=84 => (ids, if rng.chance(50) { 0 } else { len + 1 }),
+        _ => ((0..11).map(|i| i % ORACLE_KEYS).collect(), 1),
+    };
+    Change::OracleSet {
+        oracles,
+        threshold: threshold as u8,
+    }
+}
+
 // ---- driver ----------------------------------------------------------------------
 
 fn env_u64(name: &str) -> Option<u64> {
@@ -885,16 +1578,65 @@ fn env_u64(name: &str) -> Option<u64> {
 /// What happened, for the summary and the coverage check.
 #[derive(Default)]
 struct Stats {
-    /// (operation kind, outcome) → count.
-    outcomes: BTreeMap<(&'static str, String), u64>,
-    /// Closes where the supply cap clamped the emission.
-    clamped_closes: u64,
-    /// Closes where the re-mint cap bound.
-    remint_capped_closes: u64,
+    /// (operation label, outcome) → count.
+    outcomes: BTreeMap<(String, String), u64>,
+    /// What the model saw the scenarios exercise (summed over scenarios).
+    coverage: Coverage,
     /// Steps run.
     steps: u64,
     /// Settle batches that went through a v0 transaction with 4 receipts.
     settled_batches_of_four: u64,
+    /// Closes that succeeded while some flow was paused.
+    closes_while_paused: u64,
+    /// Invariant 7 on the chain: closes checked against their start record.
+    closes_checked: u64,
+    /// ... of which governance changed something while the epoch was open.
+    closes_after_a_change: u64,
+    /// Invariant 7 on the chain: purchases checked against their epoch's price.
+    purchases_checked: u64,
+}
+
+/// The model's coverage counters, summed.
+#[derive(Default)]
+struct Coverage {
+    clamped_closes: u64,
+    remint_capped_closes: u64,
+    closes_under_new_schedule: u64,
+    closes_under_new_params: u64,
+    buys_at_new_price: u64,
+    mints_under_new_rate_limit: u64,
+    reports_under_new_oracle_set: u64,
+    folds_at_close: u64,
+    folds_at_apply: u64,
+    applies_rejected_by_invariant: u64,
+}
+
+impl Coverage {
+    fn add(&mut self, c: &bme_tests::model::Coverage) {
+        self.clamped_closes += c.clamped_closes;
+        self.remint_capped_closes += c.remint_capped_closes;
+        self.closes_under_new_schedule += c.closes_under_new_schedule;
+        self.closes_under_new_params += c.closes_under_new_params;
+        self.buys_at_new_price += c.buys_at_new_price;
+        self.mints_under_new_rate_limit += c.mints_under_new_rate_limit;
+        self.reports_under_new_oracle_set += c.reports_under_new_oracle_set;
+        self.folds_at_close += c.folds_at_close;
+        self.folds_at_apply += c.folds_at_apply;
+        self.applies_rejected_by_invariant += c.applies_rejected_by_invariant;
+    }
+}
+
+/// The operation's label in the statistics: its kind, and the change proposed or
+/// applied.
+fn label(op: &Op, model: &Model) -> String {
+    match op {
+        Op::Propose { change, .. } => format!("propose:{}", change.kind()),
+        Op::Apply => match &model.governance().pending {
+            Some(pending) if pending.active => format!("apply:{}", pending.change.kind()),
+            _ => "apply".to_string(),
+        },
+        _ => op.kind().to_string(),
+    }
 }
 
 fn failure_report(seed: u64, step: usize, history: &[Op], op: Option<&Op>, what: &str) -> String {
@@ -918,10 +1660,7 @@ async fn run_scenario(seed: u64, steps: usize, stats: &mut Stats) {
     let mut chain = Chain::start(&config).await;
     let mut params = config.params.clone();
     params.genesis_time = chain.network.genesis_time;
-    let context = InvariantContext {
-        supply_cap: params.supply_cap,
-        initial_supply: PREMINE,
-    };
+    let context = InvariantContext::new(&params, PREMINE);
     let mut model = Model::new(
         params,
         PREMINE,
@@ -930,11 +1669,17 @@ async fn run_scenario(seed: u64, steps: usize, stats: &mut Stats) {
         chain.fixture.now(),
     );
     let mut history: Vec<Op> = Vec::new();
+    // Invariant 7's records, one per side.
+    let mut started_on_chain = StartedEpochs::default();
+    let mut started_in_model = StartedEpochs::default();
     let mut previous: Option<StateView> = None;
+    let mut previous_model: Option<StateView> = None;
     for step in 0..=steps {
-        let op = (step > 0).then(|| generate(&mut rng, &model));
+        let op = (step > 0).then(|| generate(&mut rng, &model, config.profile));
         if let Some(op) = &op {
             history.push(op.clone());
+            let label = label(op, &model);
+            let paused = model.governance().paused;
             let predicted = model.apply(op);
             let actual = chain.execute(op).await;
             let agree = match (&predicted, &actual) {
@@ -962,12 +1707,14 @@ async fn run_scenario(seed: u64, steps: usize, stats: &mut Stats) {
                 Ok(()) => "ok".to_string(),
                 Err(failure) => failure.name(),
             };
-            if let (Op::Settle { receipts, .. }, "ok") = (op, outcome.as_str()) {
-                if receipts.len() == 4 {
+            match (op, outcome.as_str()) {
+                (Op::Settle { receipts, .. }, "ok") if receipts.len() == 4 => {
                     stats.settled_batches_of_four += 1;
                 }
+                (Op::Close { .. }, "ok") if paused != 0 => stats.closes_while_paused += 1,
+                _ => {}
             }
-            *stats.outcomes.entry((op.kind(), outcome)).or_default() += 1;
+            *stats.outcomes.entry((label, outcome)).or_default() += 1;
             stats.steps += 1;
         }
         let last_epoch = model
@@ -975,8 +1722,31 @@ async fn run_scenario(seed: u64, steps: usize, stats: &mut Stats) {
             .max(model.highest_epoch().unwrap_or(0))
             + 3;
         let on_chain = chain.observe(last_epoch).await;
-        let differences = model.observe().diff(&on_chain);
-        if !differences.is_empty() {
+        let in_model = model.observe();
+        let differences = in_model.diff(&on_chain);
+        let on_chain_violations = check_invariants(
+            &context,
+            &mut started_on_chain,
+            previous.as_ref(),
+            &on_chain,
+        );
+        let in_model_violations = check_invariants(
+            &context,
+            &mut started_in_model,
+            previous_model.as_ref(),
+            &in_model,
+        );
+        if !differences.is_empty()
+            || !on_chain_violations.is_empty()
+            || !in_model_violations.is_empty()
+        {
+            let section = |title: &str, lines: &[String]| {
+                if lines.is_empty() {
+                    String::new()
+                } else {
+                    format!("{title}:\n  {}\n", lines.join("\n  "))
+                }
+            };
             panic!(
                 "{}",
                 failure_report(
@@ -985,37 +1755,28 @@ async fn run_scenario(seed: u64, steps: usize, stats: &mut Stats) {
                     &history,
                     op.as_ref(),
                     &format!(
-                        "state differs (model vs chain):\n  {}",
-                        differences.join("\n  ")
-                    )
-                )
-            );
-        }
-        let violations = check_invariants(&context, previous.as_ref(), &on_chain);
-        if !violations.is_empty() {
-            panic!(
-                "{}",
-                failure_report(
-                    seed,
-                    step,
-                    &history,
-                    op.as_ref(),
-                    &format!(
-                        "invariants violated on chain:\n  {}",
-                        violations.join("\n  ")
+                        "{}{}{}",
+                        section("state differs (model vs chain)", &differences),
+                        section("invariants violated on chain", &on_chain_violations),
+                        section("invariants violated in the model", &in_model_violations),
                     )
                 )
             );
         }
         previous = Some(on_chain);
+        previous_model = Some(in_model);
     }
-    stats.clamped_closes += model.coverage.clamped_closes;
-    stats.remint_capped_closes += model.coverage.remint_capped_closes;
+    stats.coverage.add(&model.coverage);
+    stats.closes_checked += started_on_chain.closes_checked;
+    stats.closes_after_a_change += started_on_chain.closes_after_a_change;
+    stats.purchases_checked += started_on_chain.purchases_checked;
 }
 
 #[tokio::test]
 async fn random_scenarios_match_the_model() {
-    let steps = env_u64("BME_MODEL_STEPS").unwrap_or(30) as usize;
+    // 50 steps: long enough for a change applied mid-scenario to reach the epochs it
+    // governs and see them close (200 × 50 runs in about 40 s).
+    let steps = env_u64("BME_MODEL_STEPS").unwrap_or(50) as usize;
     let seeds: Vec<u64> = match env_u64("BME_MODEL_SEED") {
         Some(seed) => vec![seed],
         None => {
@@ -1036,11 +1797,31 @@ async fn random_scenarios_match_the_model() {
         started.elapsed()
     );
     for ((kind, outcome), count) in &stats.outcomes {
-        println!("  {kind:<13} {outcome:<26} {count}");
+        println!("  {kind:<24} {outcome:<30} {count}");
     }
+    let c = &stats.coverage;
     println!(
         "  closes clamped by the supply cap: {}, closes with the re-mint cap binding: {}, settled batches of 4: {}",
-        stats.clamped_closes, stats.remint_capped_closes, stats.settled_batches_of_four
+        c.clamped_closes, c.remint_capped_closes, stats.settled_batches_of_four
+    );
+    println!(
+        "  governance: closes under a new schedule {}, under new split/re-mint cap/grace {}, buys at a new price {}, mints under a new rate limit {}, reports under a new oracle set {}, staged changes folded at close {} / at apply {}, closes while paused {}",
+        c.closes_under_new_schedule,
+        c.closes_under_new_params,
+        c.buys_at_new_price,
+        c.mints_under_new_rate_limit,
+        c.reports_under_new_oracle_set,
+        c.folds_at_close,
+        c.folds_at_apply,
+        stats.closes_while_paused
+    );
+    println!(
+        "  applies that passed the change's bounds but failed Protocol::invariant: {}",
+        c.applies_rejected_by_invariant
+    );
+    println!(
+        "  invariant 7 (chain): {} closes checked against their start record ({} after a change made while the epoch was open), {} purchases checked against their epoch's price",
+        stats.closes_checked, stats.closes_after_a_change, stats.purchases_checked
     );
     // A full run must keep exercising every path the generator aims at; a single
     // seed or a short run need not.
@@ -1067,20 +1848,99 @@ async fn random_scenarios_match_the_model() {
             "EpochNotEnded",
             "MissingEpochAccount",
             "MintRateLimitExceeded",
+            // Governance.
+            "Paused",
+            "Unauthorized",
+            "InvalidPauseFlags",
+            "ChangeAlreadyPending",
+            "NoPendingChange",
+            "TimelockNotElapsed",
+            "PreviousChangeNotInForce",
+            "ChangeRetroactive",
+            "EmissionChangeTooLarge",
+            "RateLimitTooLow",
+            "InvalidSplit",
+            "ZeroCreditPrice",
+            "ZeroFixedPrice",
+            "PriceExponentOutOfRange",
+            "GracePeriodTooLong",
+            "ZeroRateLimitWindow",
+            "SupplyCapIncrease",
+            "SupplyCapBelowSupply",
+            "TimelockDecrease",
+            "DuplicateOracle",
+            "InvalidOracleThreshold",
+            "TooManyOracles",
         ];
         let missing: Vec<&str> = expected.iter().copied().filter(|e| !seen(e)).collect();
         assert!(
             missing.is_empty(),
             "the scenarios never produced: {missing:?}"
         );
-        assert!(stats.clamped_closes > 0, "the supply cap never bound");
-        assert!(
-            stats.remint_capped_closes > 0,
-            "the re-mint cap never bound"
-        );
+        let ok = |label: &str| {
+            stats
+                .outcomes
+                .contains_key(&(label.to_string(), "ok".to_string()))
+        };
+        let never_ok: Vec<&str> = [
+            "pause",
+            "unpause",
+            "cancel",
+            "apply:schedule",
+            "apply:split",
+            "apply:remint-cap",
+            "apply:credit-price",
+            "apply:fixed-price",
+            "apply:grace",
+            "apply:rate-limit",
+            "apply:supply-cap",
+            "apply:timelock",
+            "apply:oracle-set",
+        ]
+        .into_iter()
+        .filter(|label| !ok(label))
+        .collect();
+        assert!(never_ok.is_empty(), "never succeeded: {never_ok:?}");
+        let paused_flows: Vec<&str> = ["buy(tokens)", "buy(credits)", "settle", "report", "claim"]
+            .into_iter()
+            .filter(|kind| {
+                !stats
+                    .outcomes
+                    .contains_key(&(kind.to_string(), "Paused".to_string()))
+            })
+            .collect();
+        assert!(paused_flows.is_empty(), "never paused: {paused_flows:?}");
+        assert!(c.clamped_closes > 0, "the supply cap never bound");
+        assert!(c.remint_capped_closes > 0, "the re-mint cap never bound");
         assert!(
             stats.settled_batches_of_four > 0,
             "no batch of 4 receipts settled"
         );
+    }
+    // What applied changes do takes longer to show: a change governs from the epoch
+    // after the one it is applied in, which must then end and close.
+    if seeds.len() >= 100 && steps >= 50 {
+        for (what, count) in [
+            ("closes under a new schedule", c.closes_under_new_schedule),
+            (
+                "closes under new epoch parameters",
+                c.closes_under_new_params,
+            ),
+            ("buys at a new price", c.buys_at_new_price),
+            ("mints under a new rate limit", c.mints_under_new_rate_limit),
+            (
+                "reports under a new oracle set",
+                c.reports_under_new_oracle_set,
+            ),
+            ("staged changes folded at close", c.folds_at_close),
+            ("staged changes folded at apply", c.folds_at_apply),
+            ("closes while paused", stats.closes_while_paused),
+            (
+                "closes after a change made while the epoch was open",
+                stats.closes_after_a_change,
+            ),
+        ] {
+            assert!(count > 0, "no {what}");
+        }
     }
 }

@@ -2,6 +2,7 @@
 //! `--commitment`, `--program-id`, defaulting to the Solana CLI's config file), the
 //! connection they describe, and one module per command group.
 
+pub mod bench;
 pub mod chain;
 pub mod credits;
 pub mod demo;
@@ -106,6 +107,9 @@ pub enum Command {
     /// Project the token economy epoch by epoch from a scenario, on the program's own
     /// math: supply, emission vs burns, equilibrium price, provider margins (CSV + SVG).
     Simulate(bme_client::sim::SimulateArgs),
+    /// Measure DESIGN.md's performance figures on an embedded runtime and print each
+    /// beside its target.
+    Bench(bench::BenchArgs),
 }
 
 /// Renders a value for the user: JSON with `--json`, else the given text.
@@ -126,6 +130,7 @@ pub async fn run(cli: Cli) -> Result<String, ClientError> {
     let global = cli.global;
     match cli.command {
         Command::Demo(args) => demo::run(args, global.json).await,
+        Command::Bench(args) => bench::run(args, global.json).await,
         Command::Simulate(args) => bme_client::sim::command(&args, global.json),
         Command::Receipt(command) => receipt::run(command, &global).await,
         command => {
@@ -154,9 +159,9 @@ async fn dispatch(
         Command::Oracle(c) => oracle::run(c, global, chain).await,
         Command::Gov(c) => gov::run(c, global, chain).await,
         Command::Ledger(c) => ledger::run(c, chain).await,
-        Command::Demo(_) | Command::Receipt(_) | Command::Simulate(_) => Err(ClientError::Input(
-            "this command does not use a cluster connection".into(),
-        )),
+        Command::Demo(_) | Command::Receipt(_) | Command::Simulate(_) | Command::Bench(_) => Err(
+            ClientError::Input("this command does not use a cluster connection".into()),
+        ),
     }
 }
 

@@ -44,6 +44,10 @@ pub fn process_instruction(
 
 /// A `ProgramTest` with the bme program running natively.
 pub fn program_test() -> ProgramTest {
+    // solana-program-test logs every transaction at debug level unless told otherwise.
+    if std::env::var_os("RUST_LOG").is_none() {
+        std::env::set_var("RUST_LOG", "error");
+    }
     let mut program_test = ProgramTest::default();
     program_test.prefer_bpf(false);
     program_test.add_program("bme", bme::ID, processor!(process_instruction));
@@ -204,6 +208,45 @@ impl LocalRuntime {
             ));
         }
         self.ctx.banks_client.process_transaction(tx).await
+    }
+
+    /// Sends one legacy transaction like [`LocalRuntime::send`] and returns what the
+    /// runtime recorded about it: compute units consumed (only programs that run as
+    /// BPF are metered, so a natively run bme counts just its CPIs) and log messages.
+    /// A failed transaction is an error, as with `send`.
+    pub async fn send_with_metadata(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<solana_program_test::BanksTransactionResultWithMetadata, BanksClientError> {
+        self.next_slot().await;
+        let payer = self.payer();
+        let mut all: Vec<&Keypair> = vec![&payer];
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|k| k.pubkey() != payer.pubkey()),
+        );
+        let tx = Transaction::new_signed_with_payer(
+            instructions,
+            Some(&payer.pubkey()),
+            &all,
+            self.ctx.last_blockhash,
+        );
+        let size = bincode::serialized_size(&tx).unwrap_or(u64::MAX);
+        if size > crate::planner::PACKET_DATA_SIZE as u64 {
+            return Err(BanksClientError::ClientError(
+                "transaction exceeds the 1232-byte packet limit",
+            ));
+        }
+        let outcome = self
+            .ctx
+            .banks_client
+            .process_transaction_with_metadata(tx)
+            .await?;
+        outcome.result.clone()?;
+        Ok(outcome)
     }
 
     /// Sends and panics on failure.

@@ -245,14 +245,21 @@ fn log_panel(
     lines: &[Line],
 ) -> Result<(), ClientError> {
     let (low, high) = extent(lines, |y| y > 0.0).unwrap_or((0.1, 10.0));
-    // A third of a decade below, a decade above for the legend.
+    // Half a value below, a decade above for the legend.
     let (low, high) = (low / 2.0, high * 10.0);
+    let ticks = log_ticks(low, high);
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 18))
         .margin(12)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..axis.end.max(1e-9), (low..high).log_scale())
+        .build_cartesian_2d(
+            0.0..axis.end.max(1e-9),
+            (low..high)
+                .log_scale()
+                .with_key_points(ticks)
+                .with_light_points(Vec::new()),
+        )
         .map_err(chart_error)?;
     chart
         .configure_mesh()
@@ -322,6 +329,22 @@ where
         }
     }
     Ok(())
+}
+
+/// Round ticks for a logarithmic axis over `low..high`: 1, 2 and 5 times each power
+/// of ten, or only the powers when the range spans more than three decades.
+fn log_ticks(low: f64, high: f64) -> Vec<f64> {
+    let first = low.log10().floor() as i32;
+    let last = high.log10().ceil() as i32;
+    let steps: &[f64] = if last - first > 3 {
+        &[1.0]
+    } else {
+        &[1.0, 2.0, 5.0]
+    };
+    (first..=last)
+        .flat_map(|power| steps.iter().map(move |step| step * 10f64.powi(power)))
+        .filter(|tick| (low..=high).contains(tick))
+        .collect()
 }
 
 /// `1_250_000` → `1.25M`.

@@ -75,8 +75,9 @@ pub struct EpochFigures {
     pub circulating_supply: u64,
     /// `tokens_burned / minted` (none when nothing was minted).
     pub burn_emission_ratio: Option<f64>,
-    /// Token price at which this epoch's burns would equal its emission net of what
-    /// is not emitted (none without demand or emission).
+    /// BME equilibrium price: below it this epoch's burns would exceed its emission
+    /// net of what is not emitted, above it they fall short (none without demand, or
+    /// when nothing would be minted whatever the burn).
     pub equilibrium_price_usd: Option<f64>,
     /// Reward of one provider (equal shares), base units.
     pub reward_per_provider: u64,
@@ -173,8 +174,10 @@ struct Params {
 /// providers use all of them as usage units and, when the genesis configures oracles,
 /// earn one contribution unit each; the epoch closes with `epoch_outcome` against the
 /// headroom `cap − supply − rewards outstanding`; every provider claims an equal
-/// `pro_rata` share of both pools, the rounding dust staying outstanding. The mint
-/// rate limit is assumed never to bind (epochs close on time).
+/// `pro_rata` share of both pools, the rounding dust staying outstanding. The genesis
+/// parameters hold for the whole run (no governance changes), the price is the
+/// scenario's (no oracle confidence is subtracted), and the mint rate limit is assumed
+/// never to bind (epochs close on time).
 ///
 /// # Errors
 ///
@@ -313,8 +316,9 @@ pub fn simulate(scenario: &Scenario, epochs: u64) -> Result<Simulation, ClientEr
             contribution_units,
             epoch,
         )?;
-        let equilibrium_price_usd = (demand_usd > 0.0 && equilibrium_burn > 0)
-            .then(|| demand_usd / (equilibrium_burn as f64 / one_token));
+        let equilibrium_price_usd = equilibrium_burn
+            .filter(|_| demand_usd > 0.0)
+            .map(|burn| demand_usd / (burn as f64 / one_token));
         let reward_usd =
             (providers > 0).then(|| reward_per_provider as f64 / one_token * token_price_usd);
         figures.push(EpochFigures {
@@ -396,10 +400,13 @@ fn minted_of(outcome: &EpochOutcome) -> u64 {
     outcome.emission.saturating_sub(outcome.not_emitted)
 }
 
-/// The burn (base units) at which the epoch would mint exactly what it burns: the
-/// smallest `b` with `minted(b) ≤ b`. `minted(b) − b` never increases with `b` (the
-/// re-mint and the headroom grow at most one unit per unit burned), so a binary
-/// search over `0..=scheduled + net_remint_cap` (where `minted ≤ b` surely) finds it.
+/// The burn (base units) beyond which the epoch would burn more than it mints: the
+/// smallest `b` with `minted(b) < b`, none when the epoch mints nothing whatever is
+/// burned. `minted(b) − b` never increases with `b` (the re-mint and the headroom
+/// grow at most one unit per unit burned), so a binary search over
+/// `0..=scheduled + net_remint_cap + 1` (where `minted < b` surely) finds it. When
+/// every burn is re-minted in full (no schedule left, burns under the re-mint cap),
+/// burns equal mints over a whole range and this is its end: the re-mint cap.
 fn equilibrium_burn(
     params: &Params,
     scheduled: u64,
@@ -408,7 +415,7 @@ fn equilibrium_burn(
     usage_units: u64,
     contribution_units: u64,
     epoch: u64,
-) -> Result<u64, ClientError> {
+) -> Result<Option<u64>, ClientError> {
     let minted = |burn: u64| -> Result<u64, ClientError> {
         let committed = supply_before_burn
             .saturating_sub(burn)
@@ -426,16 +433,21 @@ fn equilibrium_burn(
         Ok(minted_of(&outcome))
     };
     let mut low: u64 = 0;
-    let mut high = scheduled.saturating_add(params.net_remint_cap);
+    let mut high = scheduled
+        .saturating_add(params.net_remint_cap)
+        .saturating_add(1);
+    if minted(high)? == 0 {
+        return Ok(None);
+    }
     while low < high {
         let middle = low + (high - low) / 2;
-        if minted(middle)? <= middle {
+        if minted(middle)? < middle {
             high = middle;
         } else {
             low = middle + 1;
         }
     }
-    Ok(low)
+    Ok(Some(low))
 }
 
 /// Where the supply heads after the last epoch if its demand, price and providers

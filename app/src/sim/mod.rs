@@ -73,7 +73,7 @@ pub use scenario::{Scenario, Series, SeriesModel, Shock};
 use crate::error::ClientError;
 
 /// Most epochs one run may simulate (bounds memory and the CSV's size).
-pub const MAX_EPOCHS: u64 = 1_000_000;
+pub const MAX_EPOCHS: u64 = 250_000;
 
 /// Arguments of `bme simulate`.
 #[derive(Debug, Clone, clap::Args)]

@@ -219,7 +219,10 @@ cost_usd_per_epoch = 2
     assert_eq!(first.burn_emission_ratio, Some(500.0 / 1_200.0));
     // Minted = 0.8 × (1000 + min(b, 500)) = b → b = 1200 tokens: $1,000 / 1,200.
     let equilibrium = first.equilibrium_price_usd.unwrap();
-    assert!((equilibrium - 1_000.0 / 1_200.0).abs() < 1e-9, "{equilibrium}");
+    assert!(
+        (equilibrium - 1_000.0 / 1_200.0).abs() < 1e-9,
+        "{equilibrium}"
+    );
 }
 
 #[test]
@@ -314,7 +317,10 @@ fn example_scenarios_parse_and_behave_as_their_comments_say() {
         })
     );
     let decay = simulate(&load("decay-floor.toml"), 3_650).unwrap();
-    assert_eq!(decay.figures.last().unwrap().scheduled_emission, 200 * TOKEN);
+    assert_eq!(
+        decay.figures.last().unwrap().scheduled_emission,
+        200 * TOKEN
+    );
     let deflationary = summarize(&simulate(&load("deflationary.toml"), 3_650).unwrap());
     let turn = deflationary.first_epoch_burns_exceed_emission.unwrap();
     assert!((365..=1_095).contains(&turn), "{turn}");
@@ -537,7 +543,10 @@ fn csv_errors_name_the_line() {
         let message = scenario::read_csv_column(&path, None)
             .expect_err("must be rejected")
             .to_string();
-        assert!(message.contains(expected), "expected `{expected}` in `{message}`");
+        assert!(
+            message.contains(expected),
+            "expected `{expected}` in `{message}`"
+        );
     }
     std::fs::remove_dir_all(&directory).unwrap();
 }

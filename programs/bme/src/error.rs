@@ -146,7 +146,7 @@ pub enum BmeError {
     /// The reward destination is not a token account of the network token.
     #[msg("Reward destination must be a token account of the network token")]
     InvalidDestination,
-    /// The settle batch is empty or its accounts don't pair up.
+    /// The settle batch is empty, its accounts don't pair up, or one is read-only.
     #[msg("Receipt batch is empty or malformed")]
     InvalidReceiptBatch,
     /// The instructions-sysvar account is not the real sysvar.
@@ -194,7 +194,8 @@ pub enum BmeError {
     /// An epoch account belongs to another protocol.
     #[msg("Epoch account does not belong to this protocol")]
     EpochProtocolMismatch,
-    /// A claim is missing the epoch account of a closed epoch the provider has pending.
+    /// A claim is missing the (writable) epoch account of a closed epoch the provider
+    /// has pending.
     #[msg("Epoch account of a pending closed epoch is missing")]
     MissingEpochAccount,
     /// The emission would exceed the supply cap (clamped, never an error at close).

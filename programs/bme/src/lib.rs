@@ -38,6 +38,15 @@
 //! Governance (see [`state::governance`]): one timelocked proposal at a time, bounded
 //! on chain, effective from the next epoch boundary, never retroactive.
 #![deny(clippy::arithmetic_side_effects)]
+// SBF gives every call frame 4 KiB of stack: `clippy.toml` sets that threshold.
+#![deny(clippy::large_stack_frames)]
+// No floats on chain (CI also greps for float types and literals).
+#![deny(clippy::float_arithmetic)]
+// A failure is a named error, never a panic (tests may unwrap).
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 #![allow(clippy::result_large_err)]
 
 use anchor_lang::prelude::*;
@@ -55,6 +64,19 @@ use instructions::*;
 use state::ParameterChange;
 
 declare_id!("3srf94pu7AVjsF86ZAco7WCuEjtXRQMk6z4133VFHSuX");
+
+// How to report a vulnerability, embedded in the deployed program (explorers show it).
+// The contact is a placeholder until the project's security mailbox exists: see
+// SECURITY.md.
+#[cfg(not(feature = "no-entrypoint"))]
+solana_security_txt::security_txt! {
+    name: "bme",
+    project_url: "https://github.com/bme-network/bme",
+    contacts: "email:security@bme-network.invalid",
+    policy: "https://github.com/bme-network/bme/blob/main/SECURITY.md",
+    preferred_languages: "en",
+    source_code: "https://github.com/bme-network/bme"
+}
 
 /// The bme program.
 #[program]

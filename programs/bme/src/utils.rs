@@ -2,6 +2,7 @@
 
 use anchor_lang::prelude::*;
 use anchor_lang::system_program::{self, Allocate, Assign, CreateAccount, Transfer};
+use anchor_lang::{AccountDeserialize, AccountSerialize};
 
 use crate::error::BmeError;
 
@@ -14,6 +15,19 @@ pub fn create_pda_account<'info>(
     system_program: &AccountInfo<'info>,
     space: usize,
     seeds: &[&[u8]],
+) -> Result<()> {
+    create_pda_account_owned_by(payer, account, system_program, space, seeds, &crate::ID)
+}
+
+/// [`create_pda_account`] for a PDA of this program that another program will own
+/// (the Token-2022 credit mint): pre-funding its address cannot block it either.
+pub fn create_pda_account_owned_by<'info>(
+    payer: &AccountInfo<'info>,
+    account: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    space: usize,
+    seeds: &[&[u8]],
+    owner: &Pubkey,
 ) -> Result<()> {
     let rent = Rent::get()?.minimum_balance(space);
     let space_u64 = u64::try_from(space).map_err(|_| BmeError::MathOverflow)?;
@@ -30,7 +44,7 @@ pub fn create_pda_account<'info>(
             ),
             rent,
             space_u64,
-            &crate::ID,
+            owner,
         );
     }
     let shortfall = rent.saturating_sub(account.lamports());
@@ -64,6 +78,53 @@ pub fn create_pda_account<'info>(
             },
             &[seeds],
         ),
-        &crate::ID,
+        owner,
     )
+}
+
+/// Reads the program account of type `T` at `info`, or, when it was never created
+/// (still owned by the system program, perhaps pre-funded by anyone), creates it at
+/// its PDA (`seeds` end with the bump), paid by `payer`, and returns `None`: the
+/// caller fills in a value and [`store`]s it.
+///
+/// Anchor's `init`/`init_if_needed` would do the same through the system program's
+/// `CreateAccountAllowPrefund`, which runtimes without SIMD-0312 (Agave 3.1 and the
+/// embedded runtime) refuse: a single lamport sent to a predictable address (the next
+/// epoch's account, a protocol's proposal slot) would block its creation for good.
+pub fn load_or_create<'info, T: AccountDeserialize>(
+    info: &AccountInfo<'info>,
+    payer: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    space: usize,
+    seeds: &[&[u8]],
+) -> Result<Option<T>> {
+    if *info.owner == crate::ID {
+        let data = info.try_borrow_data()?;
+        return T::try_deserialize(&mut &data[..]).map(Some);
+    }
+    create_pda_account(payer, info, system_program, space, seeds)?;
+    Ok(None)
+}
+
+/// Creates a program account that must not exist yet (see [`load_or_create`]).
+pub fn create_new<'info>(
+    info: &AccountInfo<'info>,
+    payer: &AccountInfo<'info>,
+    system_program: &AccountInfo<'info>,
+    space: usize,
+    seeds: &[&[u8]],
+) -> Result<()> {
+    require_keys_neq!(
+        *info.owner,
+        crate::ID,
+        anchor_lang::error::ErrorCode::AccountDiscriminatorAlreadySet
+    );
+    create_pda_account(payer, info, system_program, space, seeds)
+}
+
+/// Writes `value` (discriminator, then fields) into its program account.
+pub fn store<T: AccountSerialize>(info: &AccountInfo, value: &T) -> Result<()> {
+    let mut data = info.try_borrow_mut_data()?;
+    let mut writer: &mut [u8] = &mut data;
+    value.try_serialize(&mut writer)
 }

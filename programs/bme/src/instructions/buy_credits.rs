@@ -10,6 +10,7 @@ use crate::error::BmeError;
 use crate::events::CreditsBought;
 use crate::math::price;
 use crate::state::*;
+use crate::utils::store;
 
 /// What the buyer asks for: exactly one amount, with its slippage bound.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,14 +56,13 @@ pub struct BuyCredits<'info> {
     )]
     pub protocol: Box<Account<'info, Protocol>>,
     /// The current epoch (created by the first activity of the epoch).
+    /// CHECK: the seeds check the address; `Epoch::load_or_create` reads or creates it.
     #[account(
-        init_if_needed,
-        payer = buyer,
-        space = Epoch::SIZE,
+        mut,
         seeds = [Epoch::SEED, protocol.key().as_ref(), &args.epoch.to_le_bytes()],
         bump,
     )]
-    pub epoch: Box<Account<'info, Epoch>>,
+    pub epoch: UncheckedAccount<'info>,
     /// The network token.
     #[account(mut, address = protocol.token_mint)]
     pub token_mint: Box<InterfaceAccount<'info, Mint>>,
@@ -155,6 +155,14 @@ pub fn handler(ctx: Context<BuyCredits>, args: BuyCreditsArgs) -> Result<()> {
             (tokens, credits)
         }
     };
+    // The running totals bound every counter the purchase feeds (the epoch's counters
+    // and the credit supply), so a purchase they cannot hold is refused up front.
+    let totals = &protocol.totals;
+    require!(
+        totals.tokens_burned.checked_add(tokens).is_some()
+            && totals.credits_minted.checked_add(credits).is_some(),
+        BmeError::MathOverflow
+    );
 
     token_interface::burn(
         CpiContext::new(
@@ -182,10 +190,17 @@ pub fn handler(ctx: Context<BuyCredits>, args: BuyCreditsArgs) -> Result<()> {
     )?;
 
     let protocol_key = ctx.accounts.protocol.key();
-    let epoch = &mut ctx.accounts.epoch;
-    epoch.open(protocol_key, args.epoch, ctx.bumps.epoch)?;
+    let mut epoch = Epoch::load_or_create(
+        &ctx.accounts.epoch,
+        &ctx.accounts.buyer,
+        &ctx.accounts.system_program,
+        protocol_key,
+        args.epoch,
+        ctx.bumps.epoch,
+    )?;
     Epoch::add(&mut epoch.tokens_burned, tokens)?;
     Epoch::add(&mut epoch.credits_minted, credits)?;
+    store(&ctx.accounts.epoch, &epoch)?;
     let totals = &mut ctx.accounts.protocol.totals;
     Epoch::add(&mut totals.tokens_burned, tokens)?;
     Epoch::add(&mut totals.credits_minted, credits)?;

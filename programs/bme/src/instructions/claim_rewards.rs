@@ -56,10 +56,13 @@ pub fn handler<'info>(ctx: Context<'info, ClaimRewards<'info>>) -> Result<()> {
             continue;
         }
         // Only this program writes Epoch accounts, always at their PDA, so the
-        // stored protocol and index identify the account.
+        // stored protocol and index identify the account. It is written below, so a
+        // read-only one is refused (the runtime would catch the write only after the
+        // instruction, and a natively run program not at all).
         let mut epoch = ctx
             .remaining_accounts
             .iter()
+            .filter(|info| info.is_writable)
             .filter_map(|info| Account::<Epoch>::try_from(info).ok())
             .find(|epoch| epoch.protocol == protocol_key && epoch.index == u64::from(slot.epoch))
             .ok_or(BmeError::MissingEpochAccount)?;

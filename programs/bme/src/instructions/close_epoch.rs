@@ -7,6 +7,7 @@ use crate::error::BmeError;
 use crate::events::EpochClosed;
 use crate::math::{rewards, schedule};
 use crate::state::*;
+use crate::utils::store;
 
 /// Arguments of `close_epoch`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,14 +34,13 @@ pub struct CloseEpoch<'info> {
     )]
     pub protocol: Box<Account<'info, Protocol>>,
     /// The epoch being closed.
+    /// CHECK: the seeds check the address; `Epoch::load_or_create` reads or creates it.
     #[account(
-        init_if_needed,
-        payer = payer,
-        space = Epoch::SIZE,
+        mut,
         seeds = [Epoch::SEED, protocol.key().as_ref(), &args.epoch.to_le_bytes()],
         bump,
     )]
-    pub epoch: Box<Account<'info, Epoch>>,
+    pub epoch: UncheckedAccount<'info>,
     /// The network token.
     #[account(mut)]
     pub token_mint: Box<InterfaceAccount<'info, Mint>>,
@@ -127,10 +127,15 @@ pub fn epoch_outcome(
 pub fn handler(ctx: Context<CloseEpoch>, args: CloseEpochArgs) -> Result<()> {
     let now = Clock::get()?.unix_timestamp;
     let protocol_key = ctx.accounts.protocol.key();
-    ctx.accounts
-        .epoch
-        .open(protocol_key, args.epoch, ctx.bumps.epoch)?;
-    require!(!ctx.accounts.epoch.closed, BmeError::EpochClosed);
+    let mut epoch = Epoch::load_or_create(
+        &ctx.accounts.epoch,
+        &ctx.accounts.payer,
+        &ctx.accounts.system_program,
+        protocol_key,
+        args.epoch,
+        ctx.bumps.epoch,
+    )?;
+    require!(!epoch.closed, BmeError::EpochClosed);
     let protocol = &ctx.accounts.protocol;
     require!(
         args.epoch == protocol.next_epoch_to_close,
@@ -161,7 +166,6 @@ pub fn handler(ctx: Context<CloseEpoch>, args: CloseEpochArgs) -> Result<()> {
         .checked_add(protocol.totals.rewards_outstanding)
         .ok_or(BmeError::MathOverflow)?;
     let headroom = protocol.supply_cap.saturating_sub(committed);
-    let epoch = &ctx.accounts.epoch;
     let outcome = epoch_outcome(
         scheduled,
         epoch.tokens_burned,
@@ -197,7 +201,6 @@ pub fn handler(ctx: Context<CloseEpoch>, args: CloseEpochArgs) -> Result<()> {
         )?;
     }
 
-    let epoch = &mut ctx.accounts.epoch;
     epoch.closed = true;
     epoch.closed_at = now;
     epoch.scheduled_emission = outcome.scheduled;
@@ -234,5 +237,5 @@ pub fn handler(ctx: Context<CloseEpoch>, args: CloseEpochArgs) -> Result<()> {
         tokens_burned: epoch.tokens_burned,
         credits_burned: epoch.credits_burned,
     });
-    Ok(())
+    store(&ctx.accounts.epoch, &epoch)
 }

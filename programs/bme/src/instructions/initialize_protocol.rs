@@ -16,6 +16,7 @@ use crate::error::BmeError;
 use crate::events::ProtocolInitialized;
 use crate::math::schedule::Segment;
 use crate::state::*;
+use crate::utils::{create_new, create_pda_account_owned_by, load_or_create, store};
 
 /// How the network token comes into being.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,24 +84,22 @@ pub struct InitializeProtocol<'info> {
     /// for `ExistingMint`).
     #[account(mut)]
     pub token_mint: UncheckedAccount<'info>,
-    /// The new protocol.
+    /// The new protocol (created by the handler, even when its address was pre-funded).
+    /// CHECK: the seeds check the address; the handler creates it, refusing an existing one.
     #[account(
-        init,
-        payer = payer,
-        space = Protocol::SIZE,
+        mut,
         seeds = [Protocol::SEED, token_mint.key().as_ref()],
         bump,
     )]
-    pub protocol: Box<Account<'info, Protocol>>,
-    /// Program-wide protocol counter.
+    pub protocol: UncheckedAccount<'info>,
+    /// Program-wide protocol counter (created by the first genesis).
+    /// CHECK: the seeds check the address; the handler reads or creates it.
     #[account(
-        init_if_needed,
-        payer = payer,
-        space = Registry::SIZE,
+        mut,
         seeds = [Registry::SEED],
         bump,
     )]
-    pub registry: Box<Account<'info, Registry>>,
+    pub registry: UncheckedAccount<'info>,
     /// CHECK: the credit mint PDA, created and initialised by the handler.
     #[account(
         mut,
@@ -109,14 +108,13 @@ pub struct InitializeProtocol<'info> {
     )]
     pub credit_mint: UncheckedAccount<'info>,
     /// The protocol's oracle set.
+    /// CHECK: the seeds check the address; the handler creates it, refusing an existing one.
     #[account(
-        init,
-        payer = payer,
-        space = OracleSet::SIZE,
+        mut,
         seeds = [OracleSet::SEED, protocol.key().as_ref()],
         bump,
     )]
-    pub oracle_set: Box<Account<'info, OracleSet>>,
+    pub oracle_set: UncheckedAccount<'info>,
     /// CHECK: token account of the network token that receives the treasury share;
     /// checked here when it already exists, and by `close_epoch` (which requires a
     /// token account of the network token at this address). For a new mint it is
@@ -136,6 +134,39 @@ pub fn handler(ctx: Context<InitializeProtocol>, args: InitializeProtocolArgs) -
     let protocol_key = ctx.accounts.protocol.key();
     let protocol_bump = ctx.bumps.protocol;
     let token_mint_key = ctx.accounts.token_mint.key();
+    let payer = ctx.accounts.payer.to_account_info();
+    let system_program = ctx.accounts.system_program.to_account_info();
+    create_new(
+        &ctx.accounts.protocol,
+        &payer,
+        &system_program,
+        Protocol::SIZE,
+        &[
+            Protocol::SEED,
+            token_mint_key.as_ref(),
+            std::slice::from_ref(&protocol_bump),
+        ],
+    )?;
+    let registry_bump = ctx.bumps.registry;
+    let registry = load_or_create::<Registry>(
+        &ctx.accounts.registry,
+        &payer,
+        &system_program,
+        Registry::SIZE,
+        &[Registry::SEED, std::slice::from_ref(&registry_bump)],
+    )?;
+    let oracle_set_bump = ctx.bumps.oracle_set;
+    create_new(
+        &ctx.accounts.oracle_set,
+        &payer,
+        &system_program,
+        OracleSet::SIZE,
+        &[
+            OracleSet::SEED,
+            protocol_key.as_ref(),
+            std::slice::from_ref(&oracle_set_bump),
+        ],
+    )?;
 
     let (decimals, supply) = match args.token {
         TokenSetup::NewMint { decimals } => {
@@ -179,20 +210,27 @@ pub fn handler(ctx: Context<InitializeProtocol>, args: InitializeProtocolArgs) -
     create_credit_mint(&ctx, &protocol_key)?;
 
     OracleSet::validate(&args.oracles, args.oracle_threshold)?;
-    ctx.accounts.oracle_set.set_inner(OracleSet {
-        protocol: protocol_key,
-        bump: ctx.bumps.oracle_set,
-        threshold: args.oracle_threshold,
-        oracles: args.oracles.clone(),
-        last_sequence: 0,
-    });
+    store(
+        &ctx.accounts.oracle_set,
+        &OracleSet {
+            protocol: protocol_key,
+            bump: oracle_set_bump,
+            threshold: args.oracle_threshold,
+            oracles: args.oracles.clone(),
+            last_sequence: 0,
+        },
+    )?;
 
-    let registry = &mut ctx.accounts.registry;
-    registry.bump = ctx.bumps.registry;
-    let id = registry.protocols;
-    registry.protocols = id.checked_add(1).ok_or(BmeError::MathOverflow)?;
+    let id = registry.map_or(0, |registry| registry.protocols);
+    store(
+        &ctx.accounts.registry,
+        &Registry {
+            bump: registry_bump,
+            protocols: id.checked_add(1).ok_or(BmeError::MathOverflow)?,
+        },
+    )?;
 
-    ctx.accounts.protocol.set_inner(Protocol {
+    let protocol = Box::new(Protocol {
         version: STATE_VERSION,
         bump: protocol_bump,
         credit_mint_bump: ctx.bumps.credit_mint,
@@ -229,7 +267,8 @@ pub fn handler(ctx: Context<InitializeProtocol>, args: InitializeProtocolArgs) -
         totals: ProtocolTotals::default(),
         reserved: [0; PROTOCOL_RESERVED],
     });
-    ctx.accounts.protocol.invariant()?;
+    protocol.invariant()?;
+    store(&ctx.accounts.protocol, protocol.as_ref())?;
 
     emit_cpi!(ProtocolInitialized {
         protocol: protocol_key,
@@ -285,24 +324,20 @@ fn create_credit_mint(ctx: &Context<InitializeProtocol>, protocol: &Pubkey) -> R
         ExtensionType::NonTransferable,
         ExtensionType::PermanentDelegate,
     ])?;
-    let lamports = Rent::get()?.minimum_balance(space);
     let bump = ctx.bumps.credit_mint;
     let credit_seeds: &[&[u8]] = &[
         Protocol::CREDIT_MINT_SEED,
         protocol.as_ref(),
         std::slice::from_ref(&bump),
     ];
-    system_program::create_account(
-        CpiContext::new_with_signer(
-            ctx.accounts.system_program.key(),
-            CreateAccount {
-                from: ctx.accounts.payer.to_account_info(),
-                to: credit_mint.clone(),
-            },
-            &[credit_seeds],
-        ),
-        lamports,
-        u64::try_from(space).map_err(|_| BmeError::MathOverflow)?,
+    // The address is public (it derives from the token mint), so anyone could send it
+    // lamports first; a plain `create_account` would then fail forever.
+    create_pda_account_owned_by(
+        &ctx.accounts.payer.to_account_info(),
+        &credit_mint,
+        &ctx.accounts.system_program.to_account_info(),
+        space,
+        credit_seeds,
         &token_2022,
     )?;
     token_interface::non_transferable_mint_initialize(CpiContext::new(

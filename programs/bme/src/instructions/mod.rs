@@ -3,6 +3,11 @@
 // Every module exports a `handler`; lib.rs always calls them by full path, and the
 // glob re-exports are what Anchor's `#[program]` needs for the account structs.
 #![allow(ambiguous_glob_reexports)]
+// clippy's `large_stack_frames` estimate adds up every local of a function with no
+// slot reuse, which puts Anchor's derived `try_accounts` and these handlers at 4-13 KB;
+// compiled, their frames are under 3 KiB (x86_64 release), which `.ci/run` measures
+// with objdump against SBF's 4 KiB. The lint stays denied everywhere else.
+#![allow(clippy::large_stack_frames)]
 
 pub mod accept_authority;
 pub mod apply_change;

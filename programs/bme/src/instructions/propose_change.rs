@@ -7,6 +7,7 @@ use anchor_spl::token_interface::Mint;
 use crate::error::BmeError;
 use crate::events::ChangeProposed;
 use crate::state::*;
+use crate::utils::{load_or_create, store};
 
 /// Accounts of `propose_change`.
 #[event_cpi]
@@ -26,14 +27,13 @@ pub struct ProposeChange<'info> {
     )]
     pub protocol: Box<Account<'info, Protocol>>,
     /// The protocol's proposal slot.
+    /// CHECK: the seeds check the address; the handler reads it or creates it.
     #[account(
-        init_if_needed,
-        payer = payer,
-        space = PendingChange::SIZE,
+        mut,
         seeds = [PendingChange::SEED, protocol.key().as_ref()],
         bump,
     )]
-    pub pending_change: Box<Account<'info, PendingChange>>,
+    pub pending_change: UncheckedAccount<'info>,
     /// The network token (its supply bounds a supply-cap change).
     pub token_mint: Box<InterfaceAccount<'info, Mint>>,
     /// System program.
@@ -49,8 +49,26 @@ pub fn committed_supply(protocol: &Protocol, mint: &Mint) -> Result<u64> {
 
 /// Records the proposal.
 pub fn handler(ctx: Context<ProposeChange>, change: ParameterChange) -> Result<()> {
-    let pending = &ctx.accounts.pending_change;
-    require!(!pending.active, BmeError::ChangeAlreadyPending);
+    let protocol_key = ctx.accounts.protocol.key();
+    let bump = ctx.bumps.pending_change;
+    let previous = load_or_create::<PendingChange>(
+        &ctx.accounts.pending_change,
+        &ctx.accounts.payer,
+        &ctx.accounts.system_program,
+        PendingChange::SIZE,
+        &[
+            PendingChange::SEED,
+            protocol_key.as_ref(),
+            std::slice::from_ref(&bump),
+        ],
+    )?;
+    let last_sequence = match previous {
+        Some(pending) => {
+            require!(!pending.active, BmeError::ChangeAlreadyPending);
+            pending.sequence
+        }
+        None => 0,
+    };
     let protocol = &ctx.accounts.protocol;
     let now = Clock::get()?.unix_timestamp;
     let timelock = i64::try_from(protocol.timelock_secs).map_err(|_| BmeError::MathOverflow)?;
@@ -63,21 +81,19 @@ pub fn handler(ctx: Context<ProposeChange>, change: ParameterChange) -> Result<(
     let committed = committed_supply(protocol, &ctx.accounts.token_mint)?;
     protocol.validate_change(&change, effective_epoch, committed)?;
 
-    let protocol_key = protocol.key();
-    let pending = &mut ctx.accounts.pending_change;
-    let sequence = pending
-        .sequence
-        .checked_add(1)
-        .ok_or(BmeError::MathOverflow)?;
-    pending.set_inner(PendingChange {
-        protocol: protocol_key,
-        bump: ctx.bumps.pending_change,
-        active: true,
-        sequence,
-        proposed_at: now,
-        earliest_apply,
-        change: change.clone(),
-    });
+    let sequence = last_sequence.checked_add(1).ok_or(BmeError::MathOverflow)?;
+    store(
+        &ctx.accounts.pending_change,
+        &PendingChange {
+            protocol: protocol_key,
+            bump,
+            active: true,
+            sequence,
+            proposed_at: now,
+            earliest_apply,
+            change: change.clone(),
+        },
+    )?;
     emit_cpi!(ChangeProposed {
         protocol: protocol_key,
         sequence,

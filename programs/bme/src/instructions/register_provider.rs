@@ -6,6 +6,7 @@ use anchor_spl::token_interface::TokenAccount;
 use crate::error::BmeError;
 use crate::events::ProviderRegistered;
 use crate::state::*;
+use crate::utils::{create_new, store};
 
 /// Accounts of `register_provider`.
 #[event_cpi]
@@ -26,14 +27,13 @@ pub struct RegisterProvider<'info> {
     )]
     pub protocol: Box<Account<'info, Protocol>>,
     /// The new provider.
+    /// CHECK: the seeds check the address; the handler creates it, refusing an existing one.
     #[account(
-        init,
-        payer = payer,
-        space = Provider::SIZE,
+        mut,
         seeds = [Provider::SEED, protocol.key().as_ref(), node.key().as_ref()],
         bump,
     )]
-    pub provider: Box<Account<'info, Provider>>,
+    pub provider: UncheckedAccount<'info>,
     /// Token account of the network token that receives rewards.
     #[account(
         constraint = destination.mint == protocol.token_mint @ BmeError::InvalidDestination,
@@ -45,16 +45,34 @@ pub struct RegisterProvider<'info> {
 
 /// Creates the provider account.
 pub fn handler(ctx: Context<RegisterProvider>) -> Result<()> {
+    let protocol_key = ctx.accounts.protocol.key();
+    let node_key = ctx.accounts.node.key();
+    let bump = ctx.bumps.provider;
+    create_new(
+        &ctx.accounts.provider,
+        &ctx.accounts.payer,
+        &ctx.accounts.system_program,
+        Provider::SIZE,
+        &[
+            Provider::SEED,
+            protocol_key.as_ref(),
+            node_key.as_ref(),
+            std::slice::from_ref(&bump),
+        ],
+    )?;
     let protocol = &mut ctx.accounts.protocol;
-    ctx.accounts.provider.set_inner(Provider {
-        protocol_id: protocol.id,
-        bump: ctx.bumps.provider,
-        owner: ctx.accounts.owner.key(),
-        destination: ctx.accounts.destination.key(),
-        pending: [PendingWork::default(); 2],
-        accrued: 0,
-        claimed: 0,
-    });
+    store(
+        &ctx.accounts.provider,
+        &Provider {
+            protocol_id: protocol.id,
+            bump,
+            owner: ctx.accounts.owner.key(),
+            destination: ctx.accounts.destination.key(),
+            pending: [PendingWork::default(); 2],
+            accrued: 0,
+            claimed: 0,
+        },
+    )?;
     protocol.totals.providers = protocol
         .totals
         .providers

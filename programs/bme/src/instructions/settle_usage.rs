@@ -19,8 +19,8 @@
 //!
 //! The instruction immediately before `settle_usage` is an Ed25519 program
 //! instruction holding one signature per receipt, all of its offsets pointing into
-//! itself. `settle_usage` takes, as remaining accounts, one `(channel, customer
-//! credit account)` pair per signature, in the same order.
+//! itself. `settle_usage` takes, as remaining accounts, one writable `(channel,
+//! customer credit account)` pair per signature, in the same order.
 
 use anchor_lang::prelude::*;
 use anchor_spl::token_2022::Token2022;
@@ -31,7 +31,7 @@ use crate::error::BmeError;
 use crate::events::UsageSettled;
 use crate::sigverify;
 use crate::state::*;
-use crate::utils::create_pda_account;
+use crate::utils::{create_pda_account, store};
 
 /// Arguments of `settle_usage`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,14 +62,13 @@ pub struct SettleUsage<'info> {
     )]
     pub provider: Box<Account<'info, Provider>>,
     /// The current epoch.
+    /// CHECK: the seeds check the address; `Epoch::load_or_create` reads or creates it.
     #[account(
-        init_if_needed,
-        payer = payer,
-        space = Epoch::SIZE,
+        mut,
         seeds = [Epoch::SEED, protocol.key().as_ref(), &args.epoch.to_le_bytes()],
         bump,
     )]
-    pub epoch: Box<Account<'info, Epoch>>,
+    pub epoch: UncheckedAccount<'info>,
     /// The credit mint.
     #[account(mut, address = protocol.credit_mint)]
     pub credit_mint: Box<InterfaceAccount<'info, Mint>>,
@@ -94,9 +93,14 @@ pub fn handler<'info>(
         BmeError::WrongEpoch
     );
     let protocol_key = ctx.accounts.protocol.key();
-    ctx.accounts
-        .epoch
-        .open(protocol_key, args.epoch, ctx.bumps.epoch)?;
+    let mut epoch = Epoch::load_or_create(
+        &ctx.accounts.epoch,
+        &ctx.accounts.payer,
+        &ctx.accounts.system_program,
+        protocol_key,
+        args.epoch,
+        ctx.bumps.epoch,
+    )?;
 
     let sysvar = ctx.accounts.instructions_sysvar.to_account_info();
     let (ed25519, ed25519_index) = sigverify::preceding_ed25519_instruction(&sysvar)?;
@@ -116,6 +120,14 @@ pub fn handler<'info>(
         let [channel_info, credit_info] = pair else {
             return err!(BmeError::InvalidReceiptBatch);
         };
+        // Both are written (the channel below, the credit account by the burn). The
+        // runtime refuses a write to a read-only account only after the instruction,
+        // and a natively run program not at all (the write is dropped, so the receipt
+        // could be settled again): refuse it up front.
+        require!(
+            channel_info.is_writable && credit_info.is_writable,
+            BmeError::InvalidReceiptBatch
+        );
         let (channel_address, cumulative) = parse_receipt(signature.message)?;
         require_keys_eq!(
             channel_info.key(),
@@ -164,7 +176,6 @@ pub fn handler<'info>(
         ctx.accounts
             .provider
             .add_units(args.epoch, Pool::Usage, credits)?;
-        let epoch = &mut ctx.accounts.epoch;
         Epoch::add(&mut epoch.credits_burned, credits)?;
         Epoch::add(&mut epoch.usage_units, credits)?;
         Epoch::add(&mut ctx.accounts.protocol.totals.credits_burned, credits)?;
@@ -178,7 +189,7 @@ pub fn handler<'info>(
             credits_burned: credits,
         });
     }
-    Ok(())
+    store(&ctx.accounts.epoch, &epoch)
 }
 
 /// Splits a receipt message into (channel, cumulative credits), checking its domain

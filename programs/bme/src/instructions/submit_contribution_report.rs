@@ -22,6 +22,7 @@ use crate::error::BmeError;
 use crate::events::ReportAccepted;
 use crate::sigverify;
 use crate::state::*;
+use crate::utils::store;
 
 /// Arguments of `submit_contribution_report`.
 #[derive(AnchorSerialize, AnchorDeserialize, Clone, Debug, PartialEq, Eq)]
@@ -56,14 +57,13 @@ pub struct SubmitContributionReport<'info> {
     )]
     pub oracle_set: Box<Account<'info, OracleSet>>,
     /// The epoch credited.
+    /// CHECK: the seeds check the address; `Epoch::load_or_create` reads or creates it.
     #[account(
-        init_if_needed,
-        payer = payer,
-        space = Epoch::SIZE,
+        mut,
         seeds = [Epoch::SEED, protocol.key().as_ref(), &args.epoch.to_le_bytes()],
         bump,
     )]
-    pub epoch: Box<Account<'info, Epoch>>,
+    pub epoch: UncheckedAccount<'info>,
     /// CHECK: the instructions sysvar, address-checked.
     #[account(address = solana_instructions_sysvar::ID @ BmeError::InvalidInstructionsSysvar)]
     pub instructions_sysvar: UncheckedAccount<'info>,
@@ -117,10 +117,15 @@ pub fn handler<'info>(
     ctx.accounts.protocol.require_not_paused(PAUSE_REPORT)?;
     let now = Clock::get()?.unix_timestamp;
     let protocol_key = ctx.accounts.protocol.key();
-    ctx.accounts
-        .epoch
-        .open(protocol_key, args.epoch, ctx.bumps.epoch)?;
-    require!(!ctx.accounts.epoch.closed, BmeError::EpochClosed);
+    let mut epoch = Epoch::load_or_create(
+        &ctx.accounts.epoch,
+        &ctx.accounts.payer,
+        &ctx.accounts.system_program,
+        protocol_key,
+        args.epoch,
+        ctx.bumps.epoch,
+    )?;
+    require!(!epoch.closed, BmeError::EpochClosed);
     require!(
         args.epoch <= ctx.accounts.protocol.epoch_at(now)?
             && args.epoch >= ctx.accounts.protocol.next_epoch_to_close,
@@ -190,7 +195,8 @@ pub fn handler<'info>(
         provider.exit(&crate::ID)?;
         total = total.checked_add(*units).ok_or(BmeError::MathOverflow)?;
     }
-    Epoch::add(&mut ctx.accounts.epoch.contribution_units, total)?;
+    Epoch::add(&mut epoch.contribution_units, total)?;
+    store(&ctx.accounts.epoch, &epoch)?;
     ctx.accounts.oracle_set.last_sequence = args.sequence;
 
     emit_cpi!(ReportAccepted {

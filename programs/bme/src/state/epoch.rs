@@ -29,7 +29,8 @@ pub struct Epoch {
     pub scheduled_emission: u64,
     /// Re-mint of burned tokens added on top (capped by the net re-mint cap).
     pub remint: u64,
-    /// Emission after the supply-cap clamp: `usage_pool + contribution_pool + treasury + not_emitted`.
+    /// Emission decided at close, before the supply-cap clamp (scheduled + re-mint):
+    /// always `usage_pool + contribution_pool + treasury_amount + not_emitted`.
     pub emission: u64,
     /// Pool shared by providers pro rata to usage units.
     pub usage_pool: u64,
@@ -55,7 +56,7 @@ impl Epoch {
 }
 
 impl Epoch {
-    /// Fills in a freshly created (`init_if_needed`) epoch account; a no-op when it
+    /// Fills in a freshly created epoch account ([`Epoch::load_or_create`]); a no-op when it
     /// already exists. Fails if an existing account is for another epoch or protocol.
     pub fn open(&mut self, protocol: Pubkey, index: u64, bump: u8) -> Result<()> {
         if self.protocol == Pubkey::default() {
@@ -70,6 +71,32 @@ impl Epoch {
         );
         require!(self.index == index, crate::error::BmeError::WrongEpoch);
         Ok(())
+    }
+
+    /// Loads epoch `index` of `protocol` from `info` (its PDA with `bump`, which the
+    /// caller's seeds constraint has checked), creating it on first use, paid by
+    /// `payer`, even when someone pre-funded its predictable address. The caller
+    /// writes it back with [`crate::utils::store`].
+    pub fn load_or_create<'info>(
+        info: &AccountInfo<'info>,
+        payer: &AccountInfo<'info>,
+        system_program: &AccountInfo<'info>,
+        protocol: Pubkey,
+        index: u64,
+        bump: u8,
+    ) -> Result<Epoch> {
+        let index_bytes = index.to_le_bytes();
+        let seeds: &[&[u8]] = &[
+            Self::SEED,
+            protocol.as_ref(),
+            &index_bytes,
+            std::slice::from_ref(&bump),
+        ];
+        let mut epoch =
+            crate::utils::load_or_create::<Epoch>(info, payer, system_program, Self::SIZE, seeds)?
+                .unwrap_or_default();
+        epoch.open(protocol, index, bump)?;
+        Ok(epoch)
     }
 
     /// Adds to one of the epoch's counters with overflow checking.

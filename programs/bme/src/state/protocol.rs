@@ -1,6 +1,12 @@
 //! The `Protocol` account: one per network token, holding every parameter of the
 //! burn-and-mint economy, its clock and its running totals.
 
+// clippy's `large_stack_frames` estimate adds up every local of a function with no
+// slot reuse, which puts the `#[account]`-derived (de)serialization of this 728-byte
+// account near 5 KB; compiled, its frames are under 1 KiB (x86_64 release), which
+// `.ci/run` measures with objdump against SBF's 4 KiB. The lint stays denied elsewhere.
+#![allow(clippy::large_stack_frames)]
+
 use anchor_lang::prelude::*;
 
 use crate::constants::*;
