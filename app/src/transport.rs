@@ -3,14 +3,16 @@
 //! file so successive `bme` invocations see the same state).
 
 use anchor_lang::prelude::Pubkey;
+use solana_address_lookup_table_interface as alt;
 use solana_commitment_config::CommitmentConfig;
 use solana_compute_budget_interface::ComputeBudgetInstruction;
 use solana_rpc_client::nonblocking::rpc_client::RpcClient;
 use solana_sdk::account::Account;
 use solana_sdk::clock::Clock;
 use solana_sdk::instruction::Instruction;
+use solana_sdk::message::{v0, AddressLookupTableAccount, VersionedMessage};
 use solana_sdk::signature::{Keypair, Signature, Signer};
-use solana_sdk::transaction::Transaction;
+use solana_sdk::transaction::{Transaction, VersionedTransaction};
 
 use crate::error::ClientError;
 
@@ -41,6 +43,19 @@ pub trait Transport {
     async fn account(&mut self, address: &Pubkey) -> Result<Option<Account>, ClientError>;
     /// The cluster's unix time.
     async fn unix_time(&mut self) -> Result<i64, ClientError>;
+    /// Sends one v0 transaction that looks accounts up in `tables`.
+    async fn send_versioned(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<Signature, ClientError>;
+    /// Creates an address lookup table (owned by the payer) holding `addresses`,
+    /// extending it as often as needed, and waits until it is usable.
+    async fn create_lookup_table(
+        &mut self,
+        addresses: &[Pubkey],
+    ) -> Result<AddressLookupTableAccount, ClientError>;
 }
 
 /// Prepends compute-budget instructions when requested.
@@ -132,6 +147,70 @@ impl Transport for RpcTransport {
             .await
             .map(|response| response.value)
             .map_err(|e| ClientError::Transport(e.to_string()))
+    }
+
+    async fn send_versioned(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<Signature, ClientError> {
+        let instructions = with_budget(instructions, &self.options);
+        let mut all: Vec<&Keypair> = vec![&self.payer];
+        all.extend(
+            signers
+                .iter()
+                .copied()
+                .filter(|k| k.pubkey() != self.payer.pubkey()),
+        );
+        let mut last_error = String::new();
+        for _ in 0..self.options.attempts.max(1) {
+            let blockhash = self
+                .client
+                .get_latest_blockhash()
+                .await
+                .map_err(|e| ClientError::Transport(e.to_string()))?;
+            let message =
+                v0::Message::try_compile(&self.payer.pubkey(), &instructions, tables, blockhash)
+                    .map_err(|e| ClientError::Input(format!("cannot compile a v0 message: {e}")))?;
+            let tx = VersionedTransaction::try_new(VersionedMessage::V0(message), &all)
+                .map_err(|e| ClientError::Input(format!("cannot sign: {e}")))?;
+            match self.client.send_and_confirm_transaction(&tx).await {
+                Ok(signature) => return Ok(signature),
+                Err(err) if err.get_transaction_error().is_some() => {
+                    return Err(ClientError::Transaction(err.to_string()))
+                }
+                Err(err) => last_error = err.to_string(),
+            }
+        }
+        Err(ClientError::Transport(last_error))
+    }
+
+    async fn create_lookup_table(
+        &mut self,
+        addresses: &[Pubkey],
+    ) -> Result<AddressLookupTableAccount, ClientError> {
+        let payer = self.payer.pubkey();
+        let rpc =
+            |e: solana_rpc_client_api::client_error::Error| ClientError::Transport(e.to_string());
+        let slot = self.client.get_slot().await.map_err(rpc)?;
+        let (create, table) = alt::instruction::create_lookup_table(payer, payer, slot);
+        self.send(&[create], &[]).await?;
+        // 20 addresses (640 bytes) per extension keeps each transaction well inside a packet.
+        for chunk in addresses.chunks(20) {
+            let extend =
+                alt::instruction::extend_lookup_table(table, payer, Some(payer), chunk.to_vec());
+            self.send(&[extend], &[]).await?;
+        }
+        // Addresses become usable in the slot after the last extension.
+        let extended_at = self.client.get_slot().await.map_err(rpc)?;
+        while self.client.get_slot().await.map_err(rpc)? <= extended_at {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        Ok(AddressLookupTableAccount {
+            key: table,
+            addresses: addresses.to_vec(),
+        })
     }
 
     async fn unix_time(&mut self) -> Result<i64, ClientError> {

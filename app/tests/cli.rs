@@ -148,128 +148,147 @@ fn init_creates_exactly_the_genesis_file_parameters() {
     assert_eq!(status["supply_cap"], 1_000_000_000_000_000u64);
 }
 
-#[test]
-fn usage_submit_settles_exactly_the_valid_receipts_and_nothing_twice() {
-    let dir = temp_dir("usage");
-    let (operator, operator_path) = keypair(&dir, "operator");
-    let ledger_path = dir.join("ledger.json");
-    let url = format!("embedded:{}", ledger_path.display());
-    let customers: Vec<(Keypair, String)> = (0..3)
-        .map(|i| keypair(&dir, &format!("customer{i}")))
-        .collect();
+/// A protocol over an existing token on an embedded ledger, with customers holding
+/// 10,000 credits each and one registered provider, all set up through the CLI.
+struct CliNetwork {
+    dir: PathBuf,
+    url: String,
+    mint: Pubkey,
+    operator: String,
+    customers: Vec<(Keypair, String)>,
+    provider: String,
+}
 
-    // An existing token, premined to the customers; the operator is its mint authority.
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let mint = runtime.block_on(async {
-        let mut chain = LedgerTransport::open(Some(ledger_path.clone()), operator.insecure_clone())
-            .await
-            .unwrap();
-        let mint = chain
-            .runtime
-            .create_mint(&ix::SPL_TOKEN, 6, &operator.pubkey(), None)
-            .await
-            .pubkey();
-        for (customer, _) in &customers {
-            let account = chain
+impl CliNetwork {
+    fn new(name: &str, customers: usize) -> Self {
+        let dir = temp_dir(name);
+        let (operator_key, operator) = keypair(&dir, "operator");
+        let ledger_path = dir.join("ledger.json");
+        let url = format!("embedded:{}", ledger_path.display());
+        let customers: Vec<(Keypair, String)> = (0..customers)
+            .map(|i| keypair(&dir, &format!("customer{i}")))
+            .collect();
+        // An existing token, premined to the customers; the operator is its mint authority.
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let mint = runtime.block_on(async {
+            let mut chain =
+                LedgerTransport::open(Some(ledger_path.clone()), operator_key.insecure_clone())
+                    .await
+                    .unwrap();
+            let mint = chain
                 .runtime
-                .create_ata(&customer.pubkey(), &mint, &ix::SPL_TOKEN)
-                .await;
-            chain
-                .runtime
-                .mint_tokens(&ix::SPL_TOKEN, &mint, &account, &operator, 100_000_000)
-                .await;
-        }
-        // Remember the accounts the ledger must keep.
-        let mut addresses = vec![mint];
-        addresses.extend(
-            customers
-                .iter()
-                .map(|(c, _)| ix::associated_token(&c.pubkey(), &mint, &ix::SPL_TOKEN)),
+                .create_mint(&ix::SPL_TOKEN, 6, &operator_key.pubkey(), None)
+                .await
+                .pubkey();
+            let mut addresses = vec![mint];
+            for (customer, _) in &customers {
+                let account = chain
+                    .runtime
+                    .create_ata(&customer.pubkey(), &mint, &ix::SPL_TOKEN)
+                    .await;
+                chain
+                    .runtime
+                    .mint_tokens(&ix::SPL_TOKEN, &mint, &account, &operator_key, 100_000_000)
+                    .await;
+                addresses.push(account);
+            }
+            chain.remember(&addresses);
+            chain.save().await.unwrap();
+            mint
+        });
+        let genesis = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../migrations/genesis.toml"
+        ))
+        .unwrap()
+        .replace(
+            "mode = \"new\"",
+            &format!("mode = \"existing\"\nmint = \"{mint}\""),
         );
-        chain.remember(&addresses);
-        chain.save().await.unwrap();
-        mint
-    });
-    let genesis = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../migrations/genesis.toml"
-    ))
-    .unwrap()
-    .replace(
-        "mode = \"new\"",
-        &format!("mode = \"existing\"\nmint = \"{mint}\""),
-    );
-    let genesis_path = dir.join("genesis.toml");
-    std::fs::write(&genesis_path, genesis).unwrap();
-    let base = |keypair: &str| {
-        vec![
+        let genesis_path = dir.join("genesis.toml");
+        std::fs::write(&genesis_path, genesis).unwrap();
+        let mut network = CliNetwork {
+            dir,
+            url,
+            mint,
+            operator,
+            customers,
+            provider: String::new(),
+        };
+        let operator = network.operator.clone();
+        stdout(&network.run(
+            &operator,
+            &["init", "--config", genesis_path.to_str().unwrap()],
+        ));
+        for (_, path) in &network.customers {
+            stdout(&network.run(path, &["credits", "buy", "--credits", "10000"]));
+        }
+        let (node, node_path) = keypair(&network.dir, "node");
+        stdout(&network.run(
+            &operator,
+            &["provider", "register", "--node-keypair", &node_path],
+        ));
+        network.provider = pda::provider(&pda::protocol(&mint), &node.pubkey()).to_string();
+        network
+    }
+
+    /// Runs `bme` on this network as `keypair`.
+    fn run(&self, keypair: &str, args: &[&str]) -> std::process::Output {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend([
             "--url".to_string(),
-            url.clone(),
+            self.url.clone(),
             "--keypair".into(),
             keypair.to_string(),
             "--mint".into(),
-            mint.to_string(),
-        ]
-    };
-    let run = |keypair: &str, args: &[&str]| {
-        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        all.extend(base(keypair));
+            self.mint.to_string(),
+        ]);
         let refs: Vec<&str> = all.iter().map(String::as_str).collect();
         bme(&refs)
-    };
-    stdout(&run(
-        &operator_path,
-        &["init", "--config", genesis_path.to_str().unwrap()],
-    ));
-
-    // Customers buy 10,000 credits each; a node registers.
-    for (_, path) in &customers {
-        stdout(&run(path, &["credits", "buy", "--credits", "10000"]));
     }
-    let (node, node_path) = keypair(&dir, "node");
-    stdout(&run(
-        &operator_path,
-        &["provider", "register", "--node-keypair", &node_path],
-    ));
-    let provider = pda::provider(&pda::protocol(&mint), &node.pubkey()).to_string();
 
-    // Receipts: two valid, one forged, one unaffordable, one superseded.
-    let receipts = dir.join("receipts.jsonl");
-    let receipts_arg = receipts.to_str().unwrap();
-    let sign = |path: &str, cumulative: &str| {
-        stdout(&run(
-            path,
+    /// Signs a receipt as customer `i`, appending it to `file`.
+    fn sign(&self, i: usize, cumulative: u64, file: &Path) {
+        stdout(&self.run(
+            &self.customers[i].1,
             &[
                 "receipt",
                 "sign",
                 "--provider",
-                &provider,
+                &self.provider,
                 "--cumulative",
-                cumulative,
+                &cumulative.to_string(),
                 "--out",
-                receipts_arg,
+                file.to_str().unwrap(),
             ],
-        ))
-    };
-    sign(&customers[0].1, "300");
-    sign(&customers[0].1, "500");
-    sign(&customers[1].1, "20000");
-    sign(&customers[2].1, "700");
-    // A forged copy of customer 1's line: someone else's signature over another amount.
+        ));
+    }
+}
+
+#[test]
+fn usage_submit_settles_exactly_the_valid_receipts_and_nothing_twice() {
+    let network = CliNetwork::new("usage", 3);
+    // Receipts: two valid, one forged, one unaffordable, one superseded.
+    let receipts = network.dir.join("receipts.jsonl");
+    network.sign(0, 300, &receipts);
+    network.sign(0, 500, &receipts);
+    network.sign(1, 20_000, &receipts);
+    network.sign(2, 700, &receipts);
+    // A forged line: customer 2's signature presented as customer 1's.
     let forged = {
-        let mut r: serde_json::Value = serde_json::from_str(&stdout(&run(
-            &customers[2].1,
+        let out = stdout(&network.run(
+            &network.customers[2].1,
             &[
                 "receipt",
                 "sign",
                 "--provider",
-                &provider,
+                &network.provider,
                 "--cumulative",
                 "1",
             ],
-        )))
-        .unwrap();
-        r["customer"] = serde_json::Value::String(customers[1].0.pubkey().to_string());
+        ));
+        let mut r: serde_json::Value = serde_json::from_str(&out).unwrap();
+        r["customer"] = serde_json::Value::String(network.customers[1].0.pubkey().to_string());
         r.to_string()
     };
     let mut text = std::fs::read_to_string(&receipts).unwrap();
@@ -277,10 +296,8 @@ fn usage_submit_settles_exactly_the_valid_receipts_and_nothing_twice() {
     text.push('\n');
     std::fs::write(&receipts, text).unwrap();
 
-    let out = stdout(&run(
-        &operator_path,
-        &["usage", "submit", receipts_arg, "--json"],
-    ));
+    let file = receipts.to_str().unwrap();
+    let out = stdout(&network.run(&network.operator, &["usage", "submit", file, "--json"]));
     let report: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["settled"], 2, "{report}");
     assert_eq!(report["credits"], 1_200);
@@ -302,10 +319,9 @@ fn usage_submit_settles_exactly_the_valid_receipts_and_nothing_twice() {
     assert!(reasons.iter().any(|r| r.contains("credits")), "{reasons:?}");
 
     // A second run settles nothing new.
-    let again: serde_json::Value = serde_json::from_str(&stdout(&run(
-        &operator_path,
-        &["usage", "submit", receipts_arg, "--json"],
-    )))
+    let again: serde_json::Value = serde_json::from_str(&stdout(
+        &network.run(&network.operator, &["usage", "submit", file, "--json"]),
+    ))
     .unwrap();
     assert_eq!(again["settled"], 0);
     assert!(again["skipped"]
@@ -313,6 +329,23 @@ fn usage_submit_settles_exactly_the_valid_receipts_and_nothing_twice() {
         .unwrap()
         .iter()
         .any(|s| s["reason"].as_str().unwrap().contains("not newer")));
+}
+
+#[test]
+fn usage_submit_packs_many_receipts_into_v0_transactions_over_a_lookup_table() {
+    let network = CliNetwork::new("usage-v0", 24);
+    let receipts = network.dir.join("receipts.jsonl");
+    for i in 0..24 {
+        network.sign(i, 100 + i as u64, &receipts);
+    }
+    let file = receipts.to_str().unwrap();
+    let out = stdout(&network.run(&network.operator, &["usage", "submit", file, "--json"]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["settled"], 24, "{report}");
+    assert_eq!(report["v0"], true, "{report}");
+    // Six receipts per v0 transaction; legacy would need eight.
+    assert_eq!(report["transactions"], 4, "{report}");
+    assert_eq!(report["credits"], (0..24).map(|i| 100 + i).sum::<u64>());
 }
 
 #[test]

@@ -11,6 +11,7 @@ use bme_client::{pda, ClientError};
 use solana_commitment_config::CommitmentConfig;
 use solana_sdk::account::Account;
 use solana_sdk::instruction::Instruction;
+use solana_sdk::message::AddressLookupTableAccount;
 use solana_sdk::signature::{read_keypair_file, Keypair, Signature};
 
 use super::solana_config::{self, SolanaConfig};
@@ -189,6 +190,28 @@ impl Transport for Chain {
         match self {
             Chain::Rpc(t) => t.unix_time().await,
             Chain::Ledger(t) => t.unix_time().await,
+        }
+    }
+
+    async fn send_versioned(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<Signature, ClientError> {
+        match self {
+            Chain::Rpc(t) => t.send_versioned(instructions, signers, tables).await,
+            Chain::Ledger(t) => t.send_versioned(instructions, signers, tables).await,
+        }
+    }
+
+    async fn create_lookup_table(
+        &mut self,
+        addresses: &[Pubkey],
+    ) -> Result<AddressLookupTableAccount, ClientError> {
+        match self {
+            Chain::Rpc(t) => t.create_lookup_table(addresses).await,
+            Chain::Ledger(t) => t.create_lookup_table(addresses).await,
         }
     }
 }

@@ -39,6 +39,9 @@ pub struct SubmitArgs {
     /// Keep receipts in this store file too (newest per channel; settled marks persist).
     #[arg(long)]
     pub store: Option<PathBuf>,
+    /// Never use v0 transactions and lookup tables.
+    #[arg(long)]
+    pub legacy: bool,
 }
 
 /// One receipt left out.
@@ -61,8 +64,10 @@ pub struct SubmitOutput {
     pub settled: usize,
     /// Credits burned by them.
     pub credits: u64,
-    /// Transactions sent.
+    /// Settlement transactions sent.
     pub transactions: usize,
+    /// Whether they were v0 transactions over address lookup tables.
+    pub v0: bool,
     /// Receipts left out, with reasons.
     pub skipped: Vec<Skipped>,
 }
@@ -131,8 +136,22 @@ pub async fn run(
         credit_mint: protocol.credit_mint,
         epoch,
     };
-    let plan = plan_settlements(&context, &receipts, &snapshot, &PlanOptions::legacy());
-
+    // v0 transactions over a lookup table carry twice the receipts of legacy ones;
+    // the table costs a few transactions of its own, so it is used when it saves some.
+    let legacy = plan_settlements(&context, &receipts, &snapshot, &PlanOptions::legacy());
+    let v0 = plan_settlements(&context, &receipts, &snapshot, &PlanOptions::v0());
+    let table_transactions = v0.lookup_tables().len() * 2 + 1;
+    let use_v0 = !args.legacy && v0.batches.len() + table_transactions < legacy.batches.len();
+    let plan = if use_v0 { v0 } else { legacy };
+    let mut tables = std::collections::HashMap::new();
+    if use_v0 {
+        for planned in plan.lookup_tables() {
+            let table = chain.create_lookup_table(&planned.addresses).await?;
+            for index in planned.batches {
+                tables.insert(index, table.clone());
+            }
+        }
+    }
     let progress = if global.json {
         ProgressBar::hidden()
     } else {
@@ -144,8 +163,15 @@ pub async fn run(
     );
     let mut settled = 0;
     let mut credits = 0;
-    for batch in &plan.batches {
-        chain.send(&batch.instructions, &[]).await?;
+    for (index, batch) in plan.batches.iter().enumerate() {
+        match tables.get(&index) {
+            Some(table) => {
+                chain
+                    .send_versioned(&batch.instructions, &[], std::slice::from_ref(table))
+                    .await?
+            }
+            None => chain.send(&batch.instructions, &[]).await?,
+        };
         settled += batch.receipts.len();
         credits += batch.credits;
         if let Some(store) = store.as_mut() {
@@ -160,6 +186,7 @@ pub async fn run(
         settled,
         credits,
         transactions: plan.batches.len(),
+        v0: use_v0,
         skipped: plan
             .skipped
             .iter()
@@ -173,10 +200,11 @@ pub async fn run(
     };
     output(global.json, &result, |r| {
         let mut out = format!(
-            "settled {} receipts ({} credits) in {} transactions; skipped {}\n",
+            "settled {} receipts ({} credits) in {} {} transactions; skipped {}\n",
             r.settled,
             r.credits,
             r.transactions,
+            if r.v0 { "v0" } else { "legacy" },
             r.skipped.len()
         );
         for s in &r.skipped {

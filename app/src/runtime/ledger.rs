@@ -12,6 +12,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use solana_sdk::account::Account;
 use solana_sdk::instruction::Instruction;
+use solana_sdk::message::AddressLookupTableAccount;
 use solana_sdk::signature::{Keypair, Signature, Signer};
 
 use super::LocalRuntime;
@@ -110,6 +111,7 @@ impl LedgerTransport {
                 .map_err(|e| ClientError::Transport(e.to_string()))?;
         }
         known.insert(signer.pubkey());
+        runtime.set_payer(signer.insecure_clone());
         Ok(LedgerTransport {
             runtime,
             signer,
@@ -192,5 +194,40 @@ impl Transport for LedgerTransport {
 
     async fn unix_time(&mut self) -> Result<i64, ClientError> {
         Ok(self.runtime.now())
+    }
+
+    async fn send_versioned(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+        tables: &[AddressLookupTableAccount],
+    ) -> Result<Signature, ClientError> {
+        for instruction in instructions {
+            self.known
+                .extend(instruction.accounts.iter().map(|m| m.pubkey));
+        }
+        self.known.extend(tables.iter().map(|t| t.key));
+        self.known
+            .retain(|k| k.to_string().get(..6) != Some("Sysvar"));
+        let mut all: Vec<&Keypair> = vec![&self.signer];
+        all.extend(signers.iter().copied());
+        self.runtime
+            .send_versioned(instructions, &all, tables)
+            .await
+            .map_err(|e| ClientError::Transaction(e.to_string()))?;
+        Ok(Signature::default())
+    }
+
+    async fn create_lookup_table(
+        &mut self,
+        addresses: &[Pubkey],
+    ) -> Result<AddressLookupTableAccount, ClientError> {
+        let table = self
+            .runtime
+            .create_lookup_table(addresses)
+            .await
+            .map_err(|e| ClientError::Transaction(e.to_string()))?;
+        self.known.insert(table.key);
+        Ok(table)
     }
 }

@@ -116,6 +116,8 @@ pub struct LocalRuntime {
     now: i64,
     /// Slot the bank is at.
     slot: u64,
+    /// Pays fees instead of the context's payer when set (see [`Self::set_payer`]).
+    payer: Option<Keypair>,
 }
 
 impl LocalRuntime {
@@ -136,6 +138,7 @@ impl LocalRuntime {
             ctx,
             now: 0,
             slot: 1,
+            payer: None,
         };
         let clock: Clock = fixture.ctx.banks_client.get_sysvar().await.expect("clock");
         fixture.now = clock.unix_timestamp;
@@ -145,7 +148,16 @@ impl LocalRuntime {
 
     /// The fixture's payer.
     pub fn payer(&self) -> Keypair {
-        self.ctx.payer.insecure_clone()
+        self.payer
+            .as_ref()
+            .unwrap_or(&self.ctx.payer)
+            .insecure_clone()
+    }
+
+    /// Makes `payer` (which must hold SOL) the fee payer of every later transaction,
+    /// so a client's own keypair pays and signs once, as on a real cluster.
+    pub fn set_payer(&mut self, payer: Keypair) {
+        self.payer = Some(payer);
     }
 
     /// Current unix time as the program sees it.
