@@ -75,3 +75,6 @@ impl core::fmt::Display for MathError {
 }
 
 impl std::error::Error for MathError {}
+
+#[cfg(test)]
+mod tests;

@@ -174,10 +174,3 @@ fn scaled_fraction(
         Ok((product, denominator))
     }
 }
-
-#[cfg(test)]
-// Tests compute expected values with plain operators: an overflow there is a
-// test bug and panicking on it is what we want.
-#[allow(clippy::arithmetic_side_effects)]
-#[path = "tests/price.rs"]
-mod tests;

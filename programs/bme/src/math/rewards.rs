@@ -100,10 +100,3 @@ fn bps_of(amount: u64, bps: u16) -> Result<u64, MathError> {
         .ok_or(MathError::Overflow)?;
     u64::try_from(part).map_err(|_| MathError::Overflow)
 }
-
-#[cfg(test)]
-// Tests compute expected values with plain operators: an overflow there is a
-// test bug and panicking on it is what we want.
-#[allow(clippy::arithmetic_side_effects)]
-#[path = "tests/rewards.rs"]
-mod tests;

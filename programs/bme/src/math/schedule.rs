@@ -344,10 +344,3 @@ fn decay_sum(segment: &Segment, retain_bps: u64, first: u64, end: u64) -> Result
     }
     Ok(total)
 }
-
-#[cfg(test)]
-// Tests compute expected values with plain operators: an overflow there is a
-// test bug and panicking on it is what we want.
-#[allow(clippy::arithmetic_side_effects)]
-#[path = "tests/schedule.rs"]
-mod tests;

@@ -1,6 +1,7 @@
 //! Unit and property tests of `math::price` (kept beside it, compiled only for tests).
 
-use super::*;
+use crate::math::price::*;
+use crate::math::*;
 use proptest::prelude::*;
 
 /// $0.00001 per credit.

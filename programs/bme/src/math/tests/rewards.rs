@@ -1,6 +1,7 @@
 //! Unit and property tests of `math::rewards` (kept beside it, compiled only for tests).
 
-use super::*;
+use crate::math::rewards::*;
+use crate::math::*;
 use proptest::prelude::*;
 
 #[test]

@@ -1,6 +1,7 @@
 //! Unit and property tests of `math::schedule` (kept beside it, compiled only for tests).
 
-use super::*;
+use crate::math::schedule::*;
+use crate::math::*;
 use proptest::prelude::*;
 
 fn constant(start_epoch: u64, initial_emission: u64) -> Segment {
