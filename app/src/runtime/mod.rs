@@ -191,12 +191,14 @@ impl LocalRuntime {
             .expect("blockhash");
     }
 
-    /// Sends one legacy transaction paid by the fixture's payer.
-    pub async fn send(
+    /// Moves to a new slot and signs a legacy transaction paid by the fixture's payer,
+    /// refusing what a real cluster would drop: more than a 1,232-byte packet (the
+    /// embedded bank itself accepts any size).
+    async fn legacy_transaction(
         &mut self,
         instructions: &[Instruction],
         signers: &[&Keypair],
-    ) -> Result<(), BanksClientError> {
+    ) -> Result<Transaction, BanksClientError> {
         self.next_slot().await;
         let payer = self.payer();
         let mut all: Vec<&Keypair> = vec![&payer];
@@ -212,13 +214,17 @@ impl LocalRuntime {
             &all,
             self.ctx.last_blockhash,
         );
-        // The embedded bank accepts any size; a real cluster drops what exceeds a packet.
-        let size = bincode::serialized_size(&tx).unwrap_or(u64::MAX);
-        if size > crate::planner::PACKET_DATA_SIZE as u64 {
-            return Err(BanksClientError::ClientError(
-                "transaction exceeds the 1232-byte packet limit",
-            ));
-        }
+        check_packet_size(bincode::serialized_size(&tx).unwrap_or(u64::MAX))?;
+        Ok(tx)
+    }
+
+    /// Sends one legacy transaction paid by the fixture's payer.
+    pub async fn send(
+        &mut self,
+        instructions: &[Instruction],
+        signers: &[&Keypair],
+    ) -> Result<(), BanksClientError> {
+        let tx = self.legacy_transaction(instructions, signers).await?;
         self.ctx.banks_client.process_transaction(tx).await
     }
 
@@ -231,27 +237,7 @@ impl LocalRuntime {
         instructions: &[Instruction],
         signers: &[&Keypair],
     ) -> Result<solana_program_test::BanksTransactionResultWithMetadata, BanksClientError> {
-        self.next_slot().await;
-        let payer = self.payer();
-        let mut all: Vec<&Keypair> = vec![&payer];
-        all.extend(
-            signers
-                .iter()
-                .copied()
-                .filter(|k| k.pubkey() != payer.pubkey()),
-        );
-        let tx = Transaction::new_signed_with_payer(
-            instructions,
-            Some(&payer.pubkey()),
-            &all,
-            self.ctx.last_blockhash,
-        );
-        let size = bincode::serialized_size(&tx).unwrap_or(u64::MAX);
-        if size > crate::planner::PACKET_DATA_SIZE as u64 {
-            return Err(BanksClientError::ClientError(
-                "transaction exceeds the 1232-byte packet limit",
-            ));
-        }
+        let tx = self.legacy_transaction(instructions, signers).await?;
         let outcome = self
             .ctx
             .banks_client
@@ -529,13 +515,7 @@ impl LocalRuntime {
         .map_err(|_| BanksClientError::ClientError("v0 message does not compile"))?;
         let transaction = VersionedTransaction::try_new(VersionedMessage::V0(message), &all)
             .map_err(|_| BanksClientError::ClientError("signing the v0 transaction failed"))?;
-        let size = bincode::serialized_size(&transaction)
-            .map_err(|_| BanksClientError::ClientError("v0 transaction does not serialize"))?;
-        if size > crate::planner::PACKET_DATA_SIZE as u64 {
-            return Err(BanksClientError::ClientError(
-                "transaction exceeds PACKET_DATA_SIZE (1232 bytes)",
-            ));
-        }
+        check_packet_size(bincode::serialized_size(&transaction).unwrap_or(u64::MAX))?;
         self.ctx.banks_client.process_transaction(transaction).await
     }
 
@@ -576,4 +556,14 @@ impl LocalRuntime {
         }
         snapshot
     }
+}
+
+/// Refuses a serialized transaction larger than a packet, as a cluster would.
+fn check_packet_size(size: u64) -> Result<(), BanksClientError> {
+    if size > crate::planner::PACKET_DATA_SIZE as u64 {
+        return Err(BanksClientError::ClientError(
+            "transaction exceeds the 1232-byte packet limit",
+        ));
+    }
+    Ok(())
 }
