@@ -48,6 +48,17 @@ pub async fn close_due_epochs(
     Ok(due)
 }
 
+/// The closed epochs a provider has pending work in: the epoch accounts its claim
+/// must carry.
+pub fn claimable_epochs(protocol: &Protocol, provider: &Provider) -> Vec<u64> {
+    provider
+        .pending
+        .iter()
+        .filter(|slot| !slot.is_free() && u64::from(slot.epoch) < protocol.next_epoch_to_close)
+        .map(|slot| u64::from(slot.epoch))
+        .collect()
+}
+
 /// The `claim_rewards` instruction for a provider, with the epoch accounts of its
 /// closed pending slots.
 pub async fn claim_instruction(
@@ -57,12 +68,7 @@ pub async fn claim_instruction(
 ) -> Result<(solana_sdk::instruction::Instruction, Provider), ClientError> {
     let protocol: Protocol = read(transport, protocol_address).await?;
     let account: Provider = read(transport, provider).await?;
-    let epochs: Vec<u64> = account
-        .pending
-        .iter()
-        .filter(|slot| !slot.is_free() && u64::from(slot.epoch) < protocol.next_epoch_to_close)
-        .map(|slot| u64::from(slot.epoch))
-        .collect();
+    let epochs = claimable_epochs(&protocol, &account);
     let instruction = ix::claim_rewards(
         ix::ClaimRewardsAccounts {
             protocol: *protocol_address,

@@ -522,3 +522,23 @@ pub fn unpause(authority: Pubkey, protocol: Pubkey, flags: u8) -> Instruction {
     .to_account_metas(None);
     instruction(metas, bme::instruction::Unpause { flags }.data())
 }
+
+/// Builds the SPL Token / Token-2022 `SetAuthority` that hands `mint`'s mint authority
+/// from `current_authority` (who signs) to the protocol PDA of that mint: the first
+/// instruction of a genesis over an existing mint (`TokenSetup::ExistingMint`), sent in
+/// the same transaction as [`initialize_protocol`] so nobody can front-run the genesis.
+pub fn hand_over_mint_authority(
+    token_program: &Pubkey,
+    mint: &Pubkey,
+    current_authority: &Pubkey,
+) -> Result<Instruction, crate::ClientError> {
+    anchor_spl::token_2022::spl_token_2022::instruction::set_authority(
+        token_program,
+        mint,
+        Some(&pda::protocol(mint)),
+        anchor_spl::token_2022::spl_token_2022::instruction::AuthorityType::MintTokens,
+        current_authority,
+        &[],
+    )
+    .map_err(|e| crate::ClientError::Input(format!("set_authority: {e}")))
+}

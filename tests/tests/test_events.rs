@@ -13,7 +13,6 @@ mod support;
 use std::collections::BTreeMap;
 
 use anchor_lang::{AnchorDeserialize, Discriminator};
-use anchor_spl::token_2022::spl_token_2022;
 use bme::events::*;
 use bme::instructions::{Purchase, TokenSetup};
 use bme::state::{Epoch, ParameterChange, PendingChange, Protocol, Provider};
@@ -264,15 +263,9 @@ async fn scenario(token_program: Pubkey) {
     args.authority = authority.pubkey();
     args.guardian = authority.pubkey();
     let protocol = pda::protocol(&mint);
-    let hand_over = spl_token_2022::instruction::set_authority(
-        &token_program,
-        &mint,
-        Some(&protocol),
-        spl_token_2022::instruction::AuthorityType::MintTokens,
-        &mint_authority.pubkey(),
-        &[],
-    )
-    .expect("set_authority");
+    let hand_over =
+        bme_client::ix::hand_over_mint_authority(&token_program, &mint, &mint_authority.pubkey())
+            .expect("set_authority");
     let genesis = ix::initialize_protocol(
         ix::InitializeProtocolAccounts {
             payer: j.fixture.payer().pubkey(),

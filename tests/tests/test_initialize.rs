@@ -124,8 +124,11 @@ async fn second_initialize_for_the_same_token_fails() {
     );
     let before = fixture.snapshot(&[network.protocol]).await;
     let result = fixture.send(&[again], &[]).await;
-    // Anchor's `init` refuses an account that already exists (system program error).
-    assert_failed(result);
+    // The program creates its accounts itself and refuses one that already exists.
+    assert_error(
+        result,
+        anchor_lang::error::ErrorCode::AccountDiscriminatorAlreadySet,
+    );
     assert_eq!(fixture.snapshot(&[network.protocol]).await, before);
 }
 
@@ -346,16 +349,9 @@ async fn existing_mint_genesis_errors() {
         )
         .await
         .pubkey();
-    let protocol2 = bme_client::pda::protocol(&mint2);
-    let hand_over = spl_token_2022::instruction::set_authority(
-        &SPL_TOKEN,
-        &mint2,
-        Some(&protocol2),
-        spl_token_2022::instruction::AuthorityType::MintTokens,
-        &frozen_authority.pubkey(),
-        &[],
-    )
-    .unwrap();
+    let hand_over =
+        bme_client::ix::hand_over_mint_authority(&SPL_TOKEN, &mint2, &frozen_authority.pubkey())
+            .unwrap();
     let genesis2 = bme_client::ix::initialize_protocol(
         bme_client::ix::InitializeProtocolAccounts {
             payer: fixture.payer().pubkey(),
@@ -385,15 +381,8 @@ async fn existing_mint_genesis_errors() {
         .create_mint(&SPL_TOKEN, DECIMALS, &authority3.pubkey(), None)
         .await
         .pubkey();
-    let hand_over3 = spl_token_2022::instruction::set_authority(
-        &SPL_TOKEN,
-        &mint3,
-        Some(&bme_client::pda::protocol(&mint3)),
-        spl_token_2022::instruction::AuthorityType::MintTokens,
-        &authority3.pubkey(),
-        &[],
-    )
-    .unwrap();
+    let hand_over3 =
+        bme_client::ix::hand_over_mint_authority(&SPL_TOKEN, &mint3, &authority3.pubkey()).unwrap();
     let genesis3 = bme_client::ix::initialize_protocol(
         bme_client::ix::InitializeProtocolAccounts {
             payer: fixture.payer().pubkey(),

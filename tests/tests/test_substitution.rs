@@ -419,16 +419,9 @@ async fn initialize_protocol(w: &mut World) -> Case {
     args.token = TokenSetup::ExistingMint;
     args.authority = authority.pubkey();
     args.guardian = authority.pubkey();
-    let protocol = pda::protocol(&mint);
-    let hand_over = spl_token_2022::instruction::set_authority(
-        &token_program,
-        &mint,
-        Some(&protocol),
-        spl_token_2022::instruction::AuthorityType::MintTokens,
-        &mint_authority.pubkey(),
-        &[],
-    )
-    .expect("set_authority");
+    let hand_over =
+        bme_client::ix::hand_over_mint_authority(&token_program, &mint, &mint_authority.pubkey())
+            .expect("set_authority");
     let genesis = ix::initialize_protocol(
         ix::InitializeProtocolAccounts {
             payer: w.payer.pubkey(),
@@ -1583,13 +1576,10 @@ async fn pre_funded_pdas_do_not_block_their_creation() {
         args.token = TokenSetup::ExistingMint;
         args.authority = authority.pubkey();
         args.guardian = authority.pubkey();
-        let hand_over = spl_token_2022::instruction::set_authority(
+        let hand_over = bme_client::ix::hand_over_mint_authority(
             &token_program,
             &mint,
-            Some(&protocol),
-            spl_token_2022::instruction::AuthorityType::MintTokens,
             &mint_authority.pubkey(),
-            &[],
         )
         .expect("set_authority");
         let genesis = ix::initialize_protocol(

@@ -145,7 +145,17 @@ async fn a_node_registers_once_and_must_sign() {
     fixture
         .send_ok(std::slice::from_ref(&register), &[&node])
         .await;
-    assert_failed(fixture.send(&[register], &[&node]).await);
+    // A second registration of the same node is refused and changes nothing.
+    let provider = bme_client::pda::provider(&network.protocol, &node.pubkey());
+    let before = fixture.snapshot(&[provider, network.protocol]).await;
+    assert_error(
+        fixture.send(&[register], &[&node]).await,
+        anchor_lang::error::ErrorCode::AccountDiscriminatorAlreadySet,
+    );
+    assert_eq!(
+        fixture.snapshot(&[provider, network.protocol]).await,
+        before
+    );
 }
 
 #[tokio::test]

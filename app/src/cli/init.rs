@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use anchor_spl::token_2022::spl_token_2022;
 use bme::instructions::TokenSetup;
 use bme_client::config::{parse_pubkey, GenesisConfig};
 use bme_client::transport::Transport;
@@ -101,15 +100,8 @@ pub async fn run(
         None => {
             // The signer must be the mint's current authority; it hands the authority
             // to the protocol PDA in the same transaction as the genesis.
-            let hand_over = spl_token_2022::instruction::set_authority(
-                &token_program,
-                &token_mint,
-                Some(&protocol),
-                spl_token_2022::instruction::AuthorityType::MintTokens,
-                &payer,
-                &[],
-            )
-            .map_err(|e| ClientError::Input(e.to_string()))?;
+            let hand_over =
+                bme_client::ix::hand_over_mint_authority(&token_program, &token_mint, &payer)?;
             let mut instructions = Vec::new();
             if treasury == default_treasury {
                 instructions.push(create_treasury);

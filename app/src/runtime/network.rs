@@ -180,15 +180,9 @@ impl Network {
         args.guardian = authority.pubkey();
         customize(&mut args);
         let protocol = pda::protocol(&mint);
-        let hand_over = spl_token_2022::instruction::set_authority(
-            &token_program,
-            &mint,
-            Some(&protocol),
-            spl_token_2022::instruction::AuthorityType::MintTokens,
-            &mint_authority.pubkey(),
-            &[],
-        )
-        .expect("set_authority");
+        let hand_over =
+            crate::ix::hand_over_mint_authority(&token_program, &mint, &mint_authority.pubkey())
+                .expect("set_authority");
         let genesis = ix::initialize_protocol(
             ix::InitializeProtocolAccounts {
                 payer: fixture.payer().pubkey(),
@@ -314,12 +308,7 @@ impl Network {
     ) -> solana_sdk::instruction::Instruction {
         let account: bme::state::Provider = fixture.account(provider).await;
         let protocol: bme::state::Protocol = fixture.account(&self.protocol).await;
-        let epochs: Vec<u64> = account
-            .pending
-            .iter()
-            .filter(|slot| !slot.is_free() && u64::from(slot.epoch) < protocol.next_epoch_to_close)
-            .map(|slot| u64::from(slot.epoch))
-            .collect();
+        let epochs = crate::crank::claimable_epochs(&protocol, &account);
         ix::claim_rewards(
             ix::ClaimRewardsAccounts {
                 protocol: self.protocol,
